@@ -14,6 +14,12 @@ from pathlib import Path
 from gonogo.sandbox.config import SandboxConfig
 
 
+_children: list[subprocess.Popen[bytes]] = []
+"""Processes this interpreter started. Kept referenced on purpose: they are
+detached daemons that outlive us, and dropping the Popen object would make
+Python warn that a subprocess is still running."""
+
+
 class SandboxError(RuntimeError):
     """A sandbox component could not be started or stopped; the message names the fix."""
 
@@ -83,6 +89,7 @@ def spawn(
                 f"{name}: cannot run {argv[0]!r}: not found; run 'bash sandbox/install-deps.sh' "
                 "(apt packages) or 'sandbox/cluster/build.sh' (cluster binaries)"
             ) from e
+    _children.append(proc)
     pid_file(cfg, name).write_text(f"{proc.pid}\n")
     return proc.pid
 
