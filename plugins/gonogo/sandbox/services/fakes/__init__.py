@@ -1,0 +1,56 @@
+"""Local servers speaking the documented APIs of Grafana, Loki, GitHub and
+HubSpot, where no real one can run on loopback, and the webhook receiver that
+notifications and Alertmanager deliver to. All five run in one process
+(``python -m gonogo.sandbox.services.fakes``), one port each, to keep the
+sandbox light; this module starts, stops and reports that process.
+
+Tokens the sandbox uses (sandbox-only values, not secrets):
+``GONOGO_SANDBOX_GITHUB_TOKEN`` defaults to ``sandbox-github-token`` and
+``GONOGO_SANDBOX_HUBSPOT_TOKEN`` to ``sandbox-hubspot-token``; set them
+before ``gonogo sandbox up`` to make the fakes accept other values.
+The fakes' data, and how to inject faults into it, is in ``state``."""
+
+from __future__ import annotations
+
+import sys
+
+from gonogo.sandbox import process
+from gonogo.sandbox.config import SandboxConfig
+from gonogo.sandbox.services._common import port_open, running, start_process
+from gonogo.sandbox.services.fakes import state
+
+NAME = "fakes"
+PORTS = ("grafana", "loki", "github", "hubspot", "webhook")
+"""Config port names of the servers this process runs."""
+
+
+def _listening(cfg: SandboxConfig) -> dict[str, bool]:
+    return {name: port_open(cfg.port(name)) for name in PORTS}
+
+
+def start(cfg: SandboxConfig) -> None:
+    if not state.state_file(cfg).exists():
+        state.save(cfg, state.seed_state())
+    argv = [
+        sys.executable,
+        "-m",
+        "gonogo.sandbox.services.fakes",
+        "--state-dir",
+        str(cfg.state_dir),
+    ]
+    start_process(
+        cfg, NAME, argv, ports=PORTS,
+        ready=lambda: all(_listening(cfg).values()), timeout=20,
+    )  # fmt: skip
+
+
+def stop(cfg: SandboxConfig) -> None:
+    process.stop(cfg, NAME)
+
+
+def status(cfg: SandboxConfig) -> tuple[bool, str]:
+    listening = _listening(cfg)
+    address = ", ".join(
+        f"{name} {cfg.url(name)}" + ("" if up else " (down)") for name, up in listening.items()
+    )
+    return running(cfg, NAME) and all(listening.values()), address
