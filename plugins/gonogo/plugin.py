@@ -41,7 +41,7 @@ from gonogo.settings import SETTINGS_KEY, Settings, add_options, get_settings
 from gonogo.signoffs import SignOff, find_signoff, load_signoffs
 from gonogo.verdict import SIGNOFF_PROPERTY, VerdictCollector
 
-pytest_plugins = ["gonogo.fixtures"]
+pytest_plugins = ["gonogo.fixtures", "gonogo.probe_fixtures"]
 
 CHECKLIST_KEY = pytest.StashKey[Checklist | None]()
 TARGETS_KEY = pytest.StashKey[dict[str, Any]]()

@@ -1,0 +1,138 @@
+"""HTTP probes: many endpoints at once, each request bounded in time.
+
+A gate that checks nine (or five hundred) health endpoints one after another
+waits for the sum of their latencies; probing them concurrently waits for the
+slowest. Every request has its own timeout and the whole probe a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gonogo.redact import redactor
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_CONCURRENCY = 32
+
+
+@dataclass
+class HttpResult:
+    """What one request saw."""
+
+    name: str
+    url: str
+    status: int | None = None
+    elapsed_s: float = 0.0
+    body: str = ""
+    json: Any = None
+    error: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    def summary(self) -> str:
+        if self.error:
+            return f"{self.name}: {self.error} ({redactor.text(self.url)})"
+        return f"{self.name}: HTTP {self.status} in {self.elapsed_s * 1000:.0f} ms"
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    name: str
+    url: str
+    method: str = "GET"
+    headers: Mapping[str, str] | None = None
+    json: Any = None
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def _verify(ca_bundle: Path | None, verify: bool) -> Any:
+    if not verify:
+        return False
+    return str(ca_bundle) if ca_bundle else True
+
+
+async def _one(client: httpx.AsyncClient, req: HttpRequest, gate: asyncio.Semaphore) -> HttpResult:
+    result = HttpResult(name=req.name, url=req.url)
+    async with gate:
+        start = time.perf_counter()
+        try:
+            response = await client.request(
+                req.method,
+                req.url,
+                headers=dict(req.headers or {}),
+                json=req.json,
+                timeout=req.timeout,
+            )
+        except httpx.TimeoutException:
+            result.error = f"no answer within {req.timeout:g} s"
+        except httpx.HTTPError as e:
+            result.error = f"{e.__class__.__name__}: {e}"
+        else:
+            result.status = response.status_code
+            result.body = response.text[:4000]
+            result.headers = dict(response.headers)
+            if "json" in response.headers.get("content-type", ""):
+                try:
+                    result.json = response.json()
+                except ValueError:
+                    result.json = None
+        result.elapsed_s = time.perf_counter() - start
+    return result
+
+
+async def probe_async(
+    requests: Sequence[HttpRequest],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ca_bundle: Path | None = None,
+    verify: bool = True,
+    deadline: float | None = None,
+) -> list[HttpResult]:
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        verify=_verify(ca_bundle, verify), limits=limits, follow_redirects=False
+    ) as client:
+        tasks = [asyncio.ensure_future(_one(client, r, gate)) for r in requests]
+        budget = deadline or max((r.timeout for r in requests), default=DEFAULT_TIMEOUT) * (
+            1 + len(requests) // max(concurrency, 1)
+        )
+        done, pending = await asyncio.wait(tasks, timeout=budget)
+        for task in pending:
+            task.cancel()
+        results = []
+        for req, task in zip(requests, tasks, strict=True):
+            if task in done and not task.cancelled():
+                results.append(task.result())
+            else:
+                results.append(
+                    HttpResult(req.name, req.url, error=f"probe deadline of {budget:g} s passed")
+                )
+        return results
+
+
+def probe(requests: Sequence[HttpRequest], **kwargs: Any) -> list[HttpResult]:
+    """Run ``requests`` concurrently and return their results in the same order."""
+    return asyncio.run(probe_async(requests, **kwargs))
+
+
+def get_json(
+    url: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    headers: Mapping[str, str] | None = None,
+    ca_bundle: Path | None = None,
+) -> HttpResult:
+    """One GET, for checks that ask one thing."""
+    return probe(
+        [HttpRequest(name=url, url=url, headers=headers, timeout=timeout)], ca_bundle=ca_bundle
+    )[0]

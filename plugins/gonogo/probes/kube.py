@@ -1,0 +1,379 @@
+"""Kubernetes, read the way a gate should: one list call per kind and namespace.
+
+``KubeClient`` wraps the official client with a timeout on every request and
+gonogo's own errors. ``ClusterSnapshot`` lists each resource kind once and
+answers every question a phase's checks ask from that list, so the number of
+API requests per phase does not grow with the number of services.
+
+Objects are kept as the API server's JSON (plain dicts), not the client's
+generated models: deserialising hundreds of Deployments into models costs more
+than the request itself.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from gonogo.errors import ConfigError, ProbeError, RetryableProbeError
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds for any single API request."""
+
+# kind -> (API path prefix, plural, namespaced)
+KINDS: dict[str, tuple[str, str, bool]] = {
+    "nodes": ("/api/v1", "nodes", False),
+    "storageclasses": ("/apis/storage.k8s.io/v1", "storageclasses", False),
+    "pods": ("/api/v1", "pods", True),
+    "services": ("/api/v1", "services", True),
+    "configmaps": ("/api/v1", "configmaps", True),
+    "secrets": ("/api/v1", "secrets", True),
+    "serviceaccounts": ("/api/v1", "serviceaccounts", True),
+    "persistentvolumeclaims": ("/api/v1", "persistentvolumeclaims", True),
+    "events": ("/api/v1", "events", True),
+    "deployments": ("/apis/apps/v1", "deployments", True),
+    "replicasets": ("/apis/apps/v1", "replicasets", True),
+    "networkpolicies": ("/apis/networking.k8s.io/v1", "networkpolicies", True),
+    "ingresses": ("/apis/networking.k8s.io/v1", "ingresses", True),
+    "horizontalpodautoscalers": ("/apis/autoscaling/v2", "horizontalpodautoscalers", True),
+    "roles": ("/apis/rbac.authorization.k8s.io/v1", "roles", True),
+    "rolebindings": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
+}
+
+
+def translate(error: Exception, what: str) -> ProbeError:
+    """gonogo's error for a client-library exception, naming what was asked."""
+    if isinstance(error, ApiException):
+        status = error.status or 0
+        reason = error.reason or ""
+        try:
+            message = json.loads(error.body or "{}").get("message", "")
+        except (ValueError, AttributeError):
+            message = ""
+        text = f"{what}: API server answered {status} {reason}" + (
+            f": {message}" if message else ""
+        )
+        if status in (401, 403):
+            text += "; check the kube context's credentials and RBAC"
+        if status == 429 or status >= 500:
+            return RetryableProbeError(text)
+        return ProbeError(text)
+    if isinstance(error, urllib3.exceptions.HTTPError | OSError):
+        return RetryableProbeError(
+            f"{what}: cannot reach the API server ({error.__class__.__name__}: {error}); "
+            "is the cluster up and the kube context right?"
+        )
+    return ProbeError(f"{what}: {error}")
+
+
+class KubeClient:
+    """The Kubernetes API for one target, with a timeout on every call."""
+
+    def __init__(
+        self,
+        *,
+        kubeconfig: Path | None = None,
+        context: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.timeout = timeout
+        self.context = context
+        try:
+            self.api = config.new_client_from_config(
+                config_file=str(kubeconfig) if kubeconfig else None, context=context
+            )
+        except ConfigException as e:
+            contexts = _contexts(kubeconfig)
+            hint = f"; contexts are: {', '.join(contexts)}" if contexts else ""
+            where = kubeconfig or "~/.kube/config"
+            raise ConfigError(
+                f"no usable kube context {context!r} in {where}: {e}{hint}; "
+                "pass --kube-context or set kube.context in the target"
+            ) from e
+        self.host = self.api.configuration.host
+
+    def close(self) -> None:
+        self.api.close()
+
+    def get(self, path: str, *, what: str | None = None, **query: Any) -> dict[str, Any]:
+        """GET ``path`` and return the decoded JSON."""
+        try:
+            response = self.api.call_api(
+                path,
+                "GET",
+                query_params=[(k, v) for k, v in query.items() if v is not None],
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=self.timeout,
+            )[0]
+            return json.loads(response.data)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as e:
+            raise translate(e, what or f"GET {path}") from e
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        what: str,
+        content_type: str = "application/json",
+        **query: Any,
+    ) -> dict[str, Any]:
+        """Any other verb; ``body`` is JSON-encoded."""
+        try:
+            response = self.api.call_api(
+                path,
+                method,
+                query_params=[(k, v) for k, v in query.items() if v is not None],
+                header_params={"Accept": "application/json", "Content-Type": content_type},
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=self.timeout,
+            )[0]
+            return json.loads(response.data or b"{}")
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as e:
+            raise translate(e, what) from e
+
+    def list_all(
+        self, kind: str, namespace: str | None = None, **query: Any
+    ) -> list[dict[str, Any]]:
+        """Every object of ``kind`` (in ``namespace`` when namespaced), one request
+        per page of 500."""
+        prefix, plural, namespaced = KINDS[kind]
+        path = (
+            f"{prefix}/namespaces/{namespace}/{plural}"
+            if namespaced and namespace
+            else f"{prefix}/{plural}"
+        )
+        items: list[dict[str, Any]] = []
+        cont = None
+        while True:
+            paging = {"limit": 500, "continue": cont}
+            page = self.get(
+                path,
+                what=f"list {kind}" + (f" in {namespace}" if namespace else ""),
+                **paging,
+                **query,
+            )
+            items.extend(page.get("items", []))
+            cont = page.get("metadata", {}).get("continue")
+            if not cont:
+                return items
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    @property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api)
+
+
+def _contexts(kubeconfig: Path | None) -> list[str]:
+    try:
+        contexts, _ = config.list_kube_config_contexts(
+            config_file=str(kubeconfig) if kubeconfig else None
+        )
+    except (ConfigException, OSError):
+        return []
+    return [c["name"] for c in contexts]
+
+
+def client_for(target: Any, kube_context: str | None = None) -> KubeClient:
+    """The client for a target: its kubeconfig, and --kube-context over its context."""
+    kube = getattr(target, "kube", None)
+    return KubeClient(
+        kubeconfig=getattr(kube, "kubeconfig", None),
+        context=kube_context or getattr(kube, "context", None),
+    )
+
+
+# -- views over raw objects ---------------------------------------------------
+
+
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for c in obj.get("status", {}).get("conditions") or []:
+        if c.get("type") == kind:
+            return c
+    return None
+
+
+@dataclass(frozen=True)
+class NodeView:
+    raw: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.raw["metadata"]["name"])
+
+    @property
+    def ready(self) -> bool:
+        c = condition(self.raw, "Ready")
+        return bool(c and c.get("status") == "True")
+
+    @property
+    def pressure(self) -> list[str]:
+        """Conditions such as MemoryPressure that are True."""
+        return [
+            c["type"]
+            for c in self.raw.get("status", {}).get("conditions") or []
+            if c.get("type", "").endswith("Pressure") or c.get("type") == "NetworkUnavailable"
+            if c.get("status") == "True"
+        ]
+
+    @property
+    def allocatable(self) -> dict[str, str]:
+        return dict(self.raw.get("status", {}).get("allocatable") or {})
+
+    @property
+    def unschedulable(self) -> bool:
+        return bool(self.raw.get("spec", {}).get("unschedulable"))
+
+
+@dataclass(frozen=True)
+class DeploymentView:
+    raw: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.raw["metadata"]["name"])
+
+    @property
+    def generation(self) -> int:
+        return int(self.raw["metadata"].get("generation", 0))
+
+    @property
+    def revision(self) -> int | None:
+        value = self.raw["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision")
+        return int(value) if value else None
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return dict(self.raw.get("status") or {})
+
+    @property
+    def replicas(self) -> int:
+        return int(self.raw.get("spec", {}).get("replicas", 1))
+
+    @property
+    def is_available(self) -> bool:
+        c = condition(self.raw, "Available")
+        return bool(c and c.get("status") == "True")
+
+    @property
+    def rollout_complete(self) -> bool:
+        """What ``kubectl rollout status`` waits for."""
+        s = self.status
+        return (
+            s.get("observedGeneration", 0) >= self.generation
+            and s.get("updatedReplicas", 0) == self.replicas
+            and s.get("replicas", 0) == self.replicas
+            and s.get("availableReplicas", 0) == self.replicas
+        )
+
+    @property
+    def progress_deadline_exceeded(self) -> str | None:
+        c = condition(self.raw, "Progressing")
+        if c and c.get("reason") == "ProgressDeadlineExceeded":
+            return str(c.get("message") or "ProgressDeadlineExceeded")
+        return None
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.raw.get("spec", {}).get("paused"))
+
+    @property
+    def containers(self) -> list[dict[str, Any]]:
+        return list(self.raw["spec"]["template"]["spec"].get("containers") or [])
+
+    def image(self, container: str | None = None) -> str:
+        for c in self.containers:
+            if container is None or c["name"] == container:
+                return str(c["image"])
+        raise ProbeError(f"deployment/{self.name} has no container {container!r}")
+
+    def image_tag(self, container: str | None = None) -> str:
+        image = self.image(container).split("@")[0]
+        last = image.rsplit("/", 1)[-1]
+        return last.split(":", 1)[1] if ":" in last else "latest"
+
+    @property
+    def selector(self) -> dict[str, str]:
+        return dict(self.raw["spec"]["selector"].get("matchLabels") or {})
+
+
+class ClusterSnapshot:
+    """A phase's view of the cluster: each kind listed once, on first use.
+
+    Thread-safe, so concurrent checks share one list. ``invalidate()`` after
+    anything changes the cluster."""
+
+    def __init__(self, kube: KubeClient, namespace: str | None):
+        self.kube = kube
+        self.namespace = namespace
+        self._cache: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    def objects(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        ns = namespace if namespace is not None else self.namespace
+        key = (kind, ns if KINDS[kind][2] else None)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self.kube.list_all(kind, key[1])
+                self.requests += 1
+            return self._cache[key]
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def nodes(self) -> list[NodeView]:
+        return [NodeView(n) for n in self.objects("nodes")]
+
+    def deployments(self, namespace: str | None = None) -> list[DeploymentView]:
+        return [DeploymentView(d) for d in self.objects("deployments", namespace)]
+
+    def deployment(self, name: str, namespace: str | None = None) -> DeploymentView:
+        for d in self.deployments(namespace):
+            if d.name == name:
+                return d
+        ns = namespace or self.namespace
+        raise ProbeError(
+            f"deployment/{name} not found in namespace {ns}; kubectl get deployments -n {ns}"
+        )
+
+    def pods(
+        self, namespace: str | None = None, selector: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        pods = self.objects("pods", namespace)
+        if not selector:
+            return pods
+        return [
+            p
+            for p in pods
+            if all(p["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+        ]
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        for obj in self.objects(kind, namespace):
+            if obj["metadata"]["name"] == name:
+                return obj
+        return None
+
+    def where(
+        self, kind: str, predicate: Callable[[dict[str, Any]], bool], namespace: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [o for o in self.objects(kind, namespace) if predicate(o)]
