@@ -13,7 +13,6 @@ from pathlib import Path
 
 from gonogo.sandbox.config import SandboxConfig
 
-
 _children: list[subprocess.Popen[bytes]] = []
 """Processes this interpreter started. Kept referenced on purpose: they are
 detached daemons that outlive us, and dropping the Popen object would make
