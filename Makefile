@@ -14,6 +14,7 @@ demo: setup
 	$(PYTHON) -m gonogo demo
 
 test: setup
+	$(PYTHON) -m gonogo sandbox up
 	$(PYTHON) -m pytest
 
 lint:
