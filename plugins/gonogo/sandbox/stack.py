@@ -7,6 +7,7 @@ everything in reverse and then checks, by pid, that nothing is left.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import sys
@@ -87,6 +88,11 @@ def up(cfg: SandboxConfig, *, staging: bool = False, out: Out = print) -> float:
         ok, address = mod.status(cfg)
         step(mod.NAME, f"up at {address}" if ok else f"started, not answering at {address}")
 
+    if any(m.NAME == "tls" for m in mods):
+        for ns in namespaces:
+            publish_tls_secret(cfg, bin_path, ns)
+        step("tls", f"certificate published as Secret {TLS_SECRET} in {', '.join(namespaces)}")
+
     for ns in namespaces:
         manifests.wait_available(cfg, bin_path, ns, timeout=120)
         step("demo system", f"every Deployment in {ns} Available")
@@ -98,6 +104,43 @@ def up(cfg: SandboxConfig, *, staging: bool = False, out: Out = print) -> float:
     out(f"  export KUBECONFIG={cfg.kubeconfig}")
     out(f"  (or: source {env_file(cfg)})")
     return step.elapsed
+
+
+TLS_SECRET = "sophia-tls"
+"""The Secret the Ingress and the Certificate name. No cert-manager runs in the
+sandbox, so the sandbox plays its part: it stores the TLS front's certificate
+(issued by the sandbox CA) there, as cert-manager would."""
+
+
+def publish_tls_secret(cfg: SandboxConfig, bin_path: Path, namespace: str) -> None:
+    from gonogo.sandbox.services import tls
+
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {"name": TLS_SECRET, "namespace": namespace},
+        "data": {
+            "tls.crt": base64.b64encode(tls.server_cert_file(cfg).read_bytes()).decode(),
+            "tls.key": base64.b64encode(tls.server_key_file(cfg).read_bytes()).decode(),
+            "ca.crt": base64.b64encode(tls.ca_file(cfg).read_bytes()).decode(),
+        },
+    }
+    done = cluster.kubectl(
+        cfg,
+        bin_path,
+        "apply",
+        "--server-side",
+        f"--field-manager={manifests.FIELD_MANAGER}",
+        "--force-conflicts",
+        "-f",
+        "-",
+        stdin=json.dumps(secret),
+    )
+    if done.returncode != 0:
+        raise SandboxError(
+            f"cannot store Secret {TLS_SECRET} in {namespace}: {done.stderr.strip()}"
+        )
 
 
 def down(cfg: SandboxConfig, *, out: Out = print) -> list[str]:
