@@ -103,9 +103,12 @@ async def probe_async(
         verify=_verify(ca_bundle, verify), limits=limits, follow_redirects=False
     ) as client:
         tasks = [asyncio.ensure_future(_one(client, r, gate)) for r in requests]
-        budget = deadline or max((r.timeout for r in requests), default=DEFAULT_TIMEOUT) * (
-            1 + len(requests) // max(concurrency, 1)
-        )
+        # Without an explicit deadline: enough for every wave of requests to
+        # use its full timeout, plus a second, so a request's own timeout
+        # always speaks first.
+        waves = 1 + len(requests) // max(concurrency, 1)
+        slowest = max((r.timeout for r in requests), default=DEFAULT_TIMEOUT)
+        budget = deadline or slowest * waves + 1.0
         done, pending = await asyncio.wait(tasks, timeout=budget)
         for task in pending:
             task.cancel()

@@ -104,21 +104,41 @@ class KubeClient:
     def close(self) -> None:
         self.api.close()
 
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any],
+        body: Any,
+        what: str,
+        content_type: str | None = None,
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            _, url, headers, body, _ = self.api.param_serialize(
+                method,
+                path,
+                query_params=[(k, v) for k, v in query.items() if v is not None],
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self.api.call_api(
+                method, url, header_params=headers, body=body, _request_timeout=self.timeout
+            )
+            data = response.read()
+            if not 200 <= response.status < 300:
+                raise ApiException(http_resp=response.response)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as e:
+            raise translate(e, what) from e
+        return json.loads(data or b"{}")
+
     def get(self, path: str, *, what: str | None = None, **query: Any) -> dict[str, Any]:
         """GET ``path`` and return the decoded JSON."""
-        try:
-            response = self.api.call_api(
-                path,
-                "GET",
-                query_params=[(k, v) for k, v in query.items() if v is not None],
-                header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=self.timeout,
-            )[0]
-            return json.loads(response.data)
-        except (ApiException, urllib3.exceptions.HTTPError, OSError) as e:
-            raise translate(e, what or f"GET {path}") from e
+        return self._call("GET", path, query=query, body=None, what=what or f"GET {path}")
 
     def request(
         self,
@@ -130,21 +150,10 @@ class KubeClient:
         content_type: str = "application/json",
         **query: Any,
     ) -> dict[str, Any]:
-        """Any other verb; ``body`` is JSON-encoded."""
-        try:
-            response = self.api.call_api(
-                path,
-                method,
-                query_params=[(k, v) for k, v in query.items() if v is not None],
-                header_params={"Accept": "application/json", "Content-Type": content_type},
-                body=body,
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=self.timeout,
-            )[0]
-            return json.loads(response.data or b"{}")
-        except (ApiException, urllib3.exceptions.HTTPError, OSError) as e:
-            raise translate(e, what) from e
+        """Any other verb; ``body`` is JSON-encoded unless it is already text."""
+        return self._call(
+            method, path, query=query, body=body, what=what, content_type=content_type
+        )
 
     def list_all(
         self, kind: str, namespace: str | None = None, **query: Any
