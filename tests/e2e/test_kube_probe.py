@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from gonogo.errors import ConfigError, ProbeError, RetryableProbeError
 from gonogo.probes.kube import ClusterSnapshot, KubeClient
 from gonogo.sandbox.config import SandboxConfig

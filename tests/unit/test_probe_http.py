@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from gonogo.probes.http import HttpRequest, probe
 
 
@@ -18,7 +17,7 @@ class _Handler(BaseHTTPRequestHandler):
     in_flight = 0
     most_in_flight = 0
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         if self.path.startswith("/slow"):
             cls = type(self)
             with cls.lock:
