@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from gonogo import hookspecs
-from gonogo.checklist import Checklist, format_offset, load_checklist
+from gonogo.checklist import Checklist, Phase, format_offset, load_checklist
 from gonogo.errors import ConfigError
 from gonogo.evidence import EVIDENCE_KEY, USER_PROPERTY, evidence_for
 from gonogo.gating import Gatekeeper
@@ -107,6 +107,9 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = VerdictCollector()
         config.stash[COLLECTOR_KEY] = collector
         config.pluginmanager.register(collector, "gonogo-verdict")
+    from gonogo.report import configure as configure_reports
+
+    configure_reports(config)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -187,6 +190,8 @@ def pytest_collection_modifyitems(
                 deselected.append(item)
     if settings.from_phase and bound:
         deselected.extend(_before_phase(config, settings, bound))
+    if settings.phases and bound:
+        deselected.extend(_outside_phases(config, settings.phases, bound))
     if deselected:
         gone = {id(i) for i in deselected}
         config.hook.pytest_deselected(items=deselected)
@@ -205,19 +210,31 @@ def pytest_collection_modifyitems(
         )
 
 
+def _phase_named(checklist: Checklist, option: str, name: str) -> Phase:
+    found = checklist.find_phase(name)
+    if len(found) != 1:
+        names = ", ".join(repr(p.short_name) for p in (found or list(checklist.phases())))
+        what = "matches several phases" if found else "names no phase"
+        raise pytest.UsageError(f"{option} {name!r} {what}; phases: {names}")
+    return found[0]
+
+
+def _outside_phases(
+    config: pytest.Config, names: tuple[str, ...], bound: list[pytest.Item]
+) -> list[pytest.Item]:
+    checklist = checklist_of(config)
+    wanted = {id(_phase_named(checklist, "--phase", name)) for name in names}
+    return [i for i in bound if id(i.stash[BINDING_KEY].item.phase) not in wanted]
+
+
 def _before_phase(
     config: pytest.Config, settings: Settings, bound: list[pytest.Item]
 ) -> list[pytest.Item]:
     checklist = checklist_of(config)
     assert settings.from_phase is not None
-    found = checklist.find_phase(settings.from_phase)
-    if len(found) != 1:
-        names = ", ".join(repr(p.short_name) for p in (found or list(checklist.phases())))
-        what = "matches several phases" if found else "names no phase"
-        raise pytest.UsageError(f"--from-phase {settings.from_phase!r} {what}; phases: {names}")
     timeline = checklist.timeline(list(settings.stage_order) or None)
     rank = {id(s): n for n, s in enumerate(timeline)}
-    start = found[0]
+    start = _phase_named(checklist, "--from-phase", settings.from_phase)
     start_key = (rank[id(start.stage)], start.index)
     early = []
     for item in bound:

@@ -8,6 +8,8 @@ style pairs)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import threading
 from typing import Any
@@ -53,10 +55,19 @@ class Redactor:
         return value
 
     def data(self, value: Any) -> Any:
-        """Redact every string in a JSON-like structure; secret-named keys lose their value."""
+        """Redact every string in a JSON-like structure; secret-named keys lose
+        their value, and so does every value of a Kubernetes Secret's ``data``
+        and ``stringData`` (those values are also remembered as secret, so
+        they are masked wherever else they turn up). Client objects with a
+        ``to_dict()`` (the kubernetes models) are redacted as their dict."""
+        to_dict = getattr(value, "to_dict", None)
+        if callable(to_dict) and not isinstance(value, dict):
+            value = to_dict()
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
+            if _is_secret_object(value):
+                value = self._mask_secret_object(value)
             return {
                 k: (MASK if _secret_key(k) and isinstance(v, str) and v else self.data(v))
                 for k, v in value.items()
@@ -64,6 +75,39 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
+
+    def _mask_secret_object(self, secret: dict[Any, Any]) -> dict[Any, Any]:
+        masked = dict(secret)
+        for key in _SECRET_DATA_KEYS:
+            entries = secret.get(key)
+            if not isinstance(entries, dict):
+                continue
+            for v in entries.values():
+                if isinstance(v, str):
+                    self.add_secret(v)
+                    self.add_secret(_b64decode(v))
+            masked[key] = {k: MASK for k in entries}
+        return masked
+
+
+_SECRET_DATA_KEYS = ("data", "stringData", "string_data")
+
+
+def _is_secret_object(value: dict[Any, Any]) -> bool:
+    """A Kubernetes Secret, as the API, a manifest or the Python client's
+    ``to_dict()`` gives it (list items carry no ``kind``, but have a ``type``)."""
+    if value.get("kind") == "Secret":
+        return True
+    kind_of_type = str(value.get("type") or "")
+    has_data = any(isinstance(value.get(k), dict) for k in _SECRET_DATA_KEYS)
+    return has_data and (kind_of_type == "Opaque" or kind_of_type.startswith("kubernetes.io/"))
+
+
+def _b64decode(value: str) -> str | None:
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
 
 
 _SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|authorization|credential)")

@@ -116,6 +116,15 @@ def add_options(parser: pytest.Parser) -> None:
         help='resume the timeline at a phase, e.g. "Phase 4"; earlier checks are deselected.',
     )
     group.addoption(
+        "--phase",
+        dest="gonogo_phases",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help='run only this phase, e.g. "Immediate Validation" (repeatable); other checks '
+        "are deselected.",
+    )
+    group.addoption(
         "--kube-context",
         default=None,
         metavar="NAME",
@@ -199,6 +208,8 @@ class Settings:
     gate: bool = True
     """False with --no-gate: every phase runs even after a failure."""
     from_phase: str | None = None
+    phases: tuple[str, ...] = ()
+    """--phase values: only these phases run."""
     kube_context: str | None = None
     checklist: Path = Path("docs/checklists.md")
     list_checklist: bool = False
@@ -234,6 +245,7 @@ class Settings:
             signoffs=config.getoption("signoffs"),
             gate=not config.getoption("no_gate"),
             from_phase=config.getoption("from_phase"),
+            phases=tuple(config.getoption("gonogo_phases")),
             kube_context=config.getoption("kube_context"),
             checklist=checklist,
             list_checklist=config.getoption("gonogo_checklist"),

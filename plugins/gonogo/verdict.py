@@ -104,7 +104,10 @@ class VerdictCollector:
                 nodeid=report.nodeid, binding=json.loads(str(props[BINDING_PROPERTY]))
             )
             self.results[report.nodeid] = result
-        result.user_properties = list(report.user_properties)
+        # setup, call and teardown each report; keep what every one of them carried
+        result.user_properties.extend(
+            p for p in report.user_properties if p not in result.user_properties
+        )
         result.duration += report.duration
         if SIGNOFF_PROPERTY in props:
             result.signoff = json.loads(str(props[SIGNOFF_PROPERTY]))

@@ -364,3 +364,15 @@ def test_under_xdist_order_and_gates_hold_per_target(project: pytest.Pytester) -
             if line.startswith("[gw") and f"[{name}]" in line
         }
         assert len(workers) == 1, workers
+
+
+def test_phase_option_runs_only_that_phase(project: pytest.Pytester) -> None:
+    project.makepyfile(test_suite=suite())
+    result = project.runpytest(
+        "-v", "--target", "target.yaml", "--phase", "Immediate Validation", "--phase", "Phase 1"
+    )
+    assert run_order(result) == ["test_health", "test_post"]
+    result.assert_outcomes(passed=2, deselected=7)
+    result = project.runpytest("--target", "target.yaml", "--phase", "Performance testing")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--phase 'Performance testing' names no phase; phases:*"])
