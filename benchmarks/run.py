@@ -1,0 +1,293 @@
+"""Gate time, API cost and rollback time at 10, 100 and 500 services.
+
+For each size it generates a demo system of N services in the sandbox
+(benchmarks/scale.py), then measures, in the same run:
+
+* gonogo's pre-deployment gate (``pytest suites -m predeploy``) and its
+  post-deployment immediate validation (``--phase "Immediate Validation"``):
+  wall time, median of --runs runs after one warm-up;
+* the seed's shell commands for the same checks (benchmarks/shell_baseline.sh),
+  the same way, and the ratio baseline / gonogo;
+* the API server's request count per run (its own ``apiserver_request_total``,
+  less the sandbox's idle rate) and per phase;
+* a complete rollback of every service from v1.1.0 to v1.0.0 through gonogo's
+  Kubernetes rollback, against the seed's 15-minute budget.
+
+Gates run with ``--no-gate`` so every check runs whatever an earlier one found;
+the pass/fail counts are printed next to the times. Prints a table; writes the
+raw figures to reports/benchmarks/gate.json.
+
+    python -m benchmarks.run --sizes 10 100 500 --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gonogo.sandbox import cluster
+from gonogo.sandbox.config import SandboxConfig
+
+from benchmarks import scale
+from benchmarks.apiserver import idle_rate, reads, request_counts
+
+REPO = scale.REPO
+PREDEPLOY_PHASES = 3
+"""Phases of the seed's pre-deployment stage."""
+
+
+def signoffs_file(directory: Path, release: str) -> Path:
+    now = datetime.now(UTC)
+    entries = [
+        {
+            "item": item,
+            "who": "Benchmark Runner",
+            "role": "change-management",
+            "when": (now - timedelta(minutes=5)).isoformat(),
+            "release": release,
+            "environment": "production",
+            "ticket": "BENCH-1",
+            "expires": (now + timedelta(days=1)).isoformat(),
+        }
+        for item in ("Change approval", "Maintenance window scheduled", "Team availability")
+    ]
+    path = directory / "signoffs.yaml"
+    path.write_text(json.dumps({"signoffs": entries}, indent=1))
+    return path
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, str, int]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False
+    )
+    return time.perf_counter() - started, done.stdout + done.stderr, done.returncode
+
+
+def outcome(output: str) -> str:
+    """pytest's closing counts, e.g. "41 passed, 2 failed"."""
+    lines = [line for line in output.splitlines() if re.search(r"\d+ (passed|failed)", line)]
+    return lines[-1].strip("= ") if lines else "no summary"
+
+
+def measure(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    runs: int,
+    cfg: SandboxConfig,
+    idle: float,
+) -> dict[str, Any]:
+    """Median wall time and API requests of ``runs`` runs after one warm-up."""
+    timed(command, env)
+    times, requests, last = [], [], ""
+    for _ in range(runs):
+        before = reads(request_counts(cfg))
+        seconds, output, _ = timed(command, env)
+        after = reads(request_counts(cfg))
+        times.append(seconds)
+        requests.append(max(0, round(after - before - idle * seconds)))
+        last = output
+    result = {
+        "name": name,
+        "median_s": statistics.median(times),
+        "times_s": times,
+        "api_requests_median": statistics.median(requests),
+        "api_requests": requests,
+        "outcome": outcome(last),
+    }
+    print(
+        f"    {name}: median {result['median_s']:.2f} s over {runs} runs "
+        f"({result['outcome']}); API requests {result['api_requests_median']:.0f}",
+        flush=True,
+    )
+    return result
+
+
+def rollback_seconds(
+    cfg: SandboxConfig, n: int, target: Path, env: dict[str, str]
+) -> dict[str, Any]:
+    """Put every service on v1.1.0, then time gonogo's complete system rollback."""
+    body = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [d for d in scale.manifests(n, "v1.1.0") if d["kind"] == "Deployment"],
+        }
+    )
+    scale.kubectl(
+        cfg,
+        "apply",
+        "--server-side",
+        "--field-manager=gonogo-bench",
+        "--force-conflicts",
+        "-f",
+        "-",
+        stdin=body,
+    )
+    scale.kubectl(
+        cfg,
+        "wait",
+        "--for=condition=Available",
+        "deployment",
+        "--all",
+        "-n",
+        scale.namespace(n),
+        "--timeout=600s",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites",
+        "-m",
+        "rollback",
+        "--target",
+        str(target),
+        "--env",
+        "production",
+        "--execute",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--phase",
+        "Complete System Rollback",
+    ]
+    seconds, output, code = timed(command, env)
+    images = scale.kubectl(
+        cfg,
+        "get",
+        "deployments",
+        "-n",
+        scale.namespace(n),
+        "-o",
+        "jsonpath={.items[*].spec.template.spec.containers[0].image}",
+    ).stdout.split()
+    back = sum(1 for i in images if i.endswith(":v1.0.0"))
+    print(
+        f"    complete rollback of {n} services: {seconds:.1f} s, {back}/{n} back on v1.0.0 "
+        f"({outcome(output)})",
+        flush=True,
+    )
+    return {
+        "seconds": seconds,
+        "returned": back,
+        "services": n,
+        "exit": code,
+        "outcome": outcome(output),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 500])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-rollback", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the generated namespaces")
+    args = parser.parse_args(argv)
+
+    cfg = SandboxConfig()
+    bin_path = cluster.bin_dir()
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(cfg.kubeconfig),
+        "PATH": f"{bin_path}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    results: dict[str, Any] = {"started": datetime.now(UTC).isoformat(), "sizes": {}}
+    with tempfile.TemporaryDirectory(prefix="gonogo-bench-") as tmp:
+        workdir = Path(tmp)
+        signoffs = signoffs_file(workdir, "v1.1.0")
+        for n in args.sizes:
+            print(f"== {n} services", flush=True)
+            ready = scale.deploy(cfg, n)
+            print(f"    generated and Available in {ready:.1f} s", flush=True)
+            target = scale.target_file(n, workdir)
+            idle = idle_rate(cfg)
+            gate = [
+                sys.executable,
+                "-m",
+                "pytest",
+                "suites",
+                "--target",
+                str(target),
+                "--env",
+                "production",
+                "--signoffs",
+                str(signoffs),
+                "--no-gate",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--reports-dir",
+                str(workdir / "reports"),
+            ]
+            size: dict[str, Any] = {"idle_requests_per_s": idle}
+            size["predeploy"] = measure(
+                "gonogo predeploy gate", [*gate, "-m", "predeploy"], env, args.runs, cfg, idle
+            )
+            size["predeploy"]["api_requests_per_phase"] = (
+                size["predeploy"]["api_requests_median"] / PREDEPLOY_PHASES
+            )
+            size["t_plus_10"] = measure(
+                "gonogo T+10 validation",
+                [*gate, "-m", "postdeploy", "--phase", "Immediate Validation"],
+                env,
+                args.runs,
+                cfg,
+                idle,
+            )
+            shell = [
+                str(REPO / "benchmarks" / "shell_baseline.sh"),
+                scale.namespace(n),
+                f"http://127.0.0.1:{cfg.port('demo')}/_ns/{scale.namespace(n)}",
+                *scale.service_names(n),
+            ]
+            size["shell"] = measure("shell baseline", shell, env, args.runs, cfg, idle)
+            size["ratio_shell_over_gate"] = (
+                size["shell"]["median_s"] / size["predeploy"]["median_s"]
+            )
+            print(f"    baseline / gonogo gate: {size['ratio_shell_over_gate']:.1f}x", flush=True)
+            if not args.skip_rollback:
+                size["rollback"] = rollback_seconds(cfg, n, target, env)
+            results["sizes"][str(n)] = size
+            if not args.keep:
+                scale.remove(cfg, n)
+    out = REPO / "reports" / "benchmarks" / "gate.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print_table(results)
+    print(f"raw figures: {out}")
+    return 0
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print()
+    print(
+        "| services | predeploy gate (s) | shell baseline (s) | baseline/gate | T+10 (s) "
+        "| API req/phase (gate) | API req (T+10) | rollback (s) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, s in results["sizes"].items():
+        rb = s.get("rollback", {}).get("seconds")
+        print(
+            f"| {n} | {s['predeploy']['median_s']:.2f} | {s['shell']['median_s']:.2f} "
+            f"| {s['ratio_shell_over_gate']:.1f}x | {s['t_plus_10']['median_s']:.2f} "
+            f"| {s['predeploy']['api_requests_per_phase']:.0f} "
+            f"| {s['t_plus_10']['api_requests_median']:.0f} "
+            f"| {'-' if rb is None else f'{rb:.1f}'} |"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
