@@ -8,6 +8,7 @@ so the shared demo system in ``sophia`` stays as ``up`` left it.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
@@ -24,6 +25,10 @@ LIFECYCLE = "sandbox_lifecycle"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # What a sandbox client needs (kubeconfig, the local SaaS servers' tokens),
+    # unless the caller already chose other values.
+    for key, value in stack.client_env(SandboxConfig()).items():
+        os.environ.setdefault(key, value)
     config.addinivalue_line(
         "markers",
         f"{LIFECYCLE}: stops and restarts the whole sandbox; runs after every other test",

@@ -22,7 +22,8 @@ from gonogo.report.context import run_view
 
 
 def _binding(report: pytest.TestReport) -> dict[str, Any] | None:
-    for key, value in report.user_properties:
+    # collection reports carry no user properties
+    for key, value in getattr(report, "user_properties", ()):
         if key == BINDING_PROPERTY:
             return json.loads(str(value))
     return None

@@ -271,13 +271,25 @@ def env_file(cfg: SandboxConfig) -> Path:
     return cfg.state_dir / "sandbox.env"
 
 
+def client_env(cfg: SandboxConfig) -> dict[str, str]:
+    """What a client of the sandbox needs in its environment: the kubeconfig,
+    and the tokens the local GitHub and HubSpot servers accept, which
+    ``targets/sandbox.yaml`` references by these variable names. They are
+    sandbox-only values, not secrets of any real system."""
+    from gonogo.sandbox.services.fakes import github, hubspot
+
+    return {
+        "KUBECONFIG": str(cfg.kubeconfig),
+        "GONOGO_SANDBOX_KUBE_CONTEXT": cfg.kube_context,
+        "GONOGO_SANDBOX_DEMO_URL": cfg.url("demo"),
+        github.TOKEN_ENV: github.token(),
+        hubspot.TOKEN_ENV: hubspot.token(),
+    }
+
+
 def write_env(cfg: SandboxConfig) -> None:
     """Shell exports for using the sandbox from another terminal."""
-    env_file(cfg).write_text(
-        f"export KUBECONFIG={cfg.kubeconfig}\n"
-        f"export GONOGO_SANDBOX_KUBE_CONTEXT={cfg.kube_context}\n"
-        f"export GONOGO_SANDBOX_DEMO_URL={cfg.url('demo')}\n"
-    )
+    env_file(cfg).write_text("".join(f"export {k}={v}\n" for k, v in client_env(cfg).items()))
 
 
 def log_path(cfg: SandboxConfig, component: str) -> Path:
