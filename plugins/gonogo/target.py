@@ -775,8 +775,10 @@ class Target(_Model):
     security_scan: SecurityScan | None = None
     manifests_dir: FilePath | None = None
     secrets_dir: FilePath | None = None
-    load_results_dir: WorkPath = Path("reports/load")
-    backups_dir: WorkPath = Path("reports/backups")
+    load_results_dir: WorkPath | None = None
+    """Where load results are kept; default: ``<reports dir>/load`` (``--reports-dir``)."""
+    backups_dir: WorkPath | None = None
+    """Where pre-deployment backups are kept; default: ``<reports dir>/backups``."""
     environments: dict[str, Environment] = Field(min_length=1)
     workflows: list[Workflow] = Field(default_factory=list)
 

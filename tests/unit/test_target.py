@@ -467,8 +467,9 @@ def test_relative_paths_resolve_against_the_file(
     assert target.release_notes.path == tmp_path / "targets" / "notes" / "v2.md"
     assert target.kube.kubeconfig == tmp_path / "targets" / "kube" / "config"
     # The run's own output stays relative to the working directory.
-    assert target.load_results_dir == Path("reports/load")
-    assert target.backups_dir == Path("reports/backups")
+    # unset: the run's --reports-dir decides (see the backups_dir fixture)
+    assert target.load_results_dir is None
+    assert target.backups_dir is None
 
 
 def test_home_and_variables_expand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

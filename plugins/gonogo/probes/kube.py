@@ -47,6 +47,8 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "horizontalpodautoscalers": ("/apis/autoscaling/v2", "horizontalpodautoscalers", True),
     "roles": ("/apis/rbac.authorization.k8s.io/v1", "roles", True),
     "rolebindings": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
+    "jobs": ("/apis/batch/v1", "jobs", True),
+    "resourcequotas": ("/api/v1", "resourcequotas", True),
 }
 
 

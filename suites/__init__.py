@@ -1,0 +1,1 @@
+"""The checklist as tests: one package per checklist stage."""

@@ -1,0 +1,1 @@
+"""Pre-Deployment Checklist: planning, code and configuration review, infrastructure readiness."""

@@ -1,0 +1,246 @@
+"""Infrastructure Readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from gonogo.probes import capacity, dns, monitoring, tls
+from gonogo.probes.http import HttpRequest, probe
+from gonogo.probes.kube import ClusterSnapshot
+
+from suites.predeploy.support import not_applicable, token
+
+
+@pytest.mark.item("Kubernetes cluster healthy")
+def test_cluster_healthy(env_policy: Any, cluster: ClusterSnapshot, evidence: Any) -> None:
+    """All nodes Ready without pressure; requests leave the environment's headroom free."""
+    nodes = cluster.nodes()
+    evidence.table(
+        "nodes",
+        [
+            {
+                "node": n.name,
+                "ready": n.ready,
+                "pressure": ", ".join(n.pressure) or "none",
+                "schedulable": not n.unschedulable,
+                "cpu": n.allocatable.get("cpu"),
+                "memory": n.allocatable.get("memory"),
+            }
+            for n in nodes
+        ],
+    )
+    assert nodes, "the cluster has no nodes"
+    not_ready = [n.name for n in nodes if not n.ready]
+    pressured = [f"{n.name} ({', '.join(n.pressure)})" for n in nodes if n.pressure]
+    assert not not_ready, (
+        f"{len(not_ready)} of {len(nodes)} nodes not Ready: {', '.join(not_ready)}; "
+        "kubectl describe node " + not_ready[0]
+    )
+    assert not pressured, f"nodes under pressure: {', '.join(pressured)}"
+    usable = [n.raw for n in nodes if n.ready and not n.unschedulable]
+    pods = [p for p in cluster.objects("pods", "") if capacity.holds_resources(p)]
+    room = capacity.Capacity(capacity.allocatable(usable), capacity.sum_requests(pods))
+    evidence.table("capacity (all namespaces)", room.rows())
+    short = []
+    for resource in capacity.RESOURCES:
+        need = getattr(env_policy.headroom, resource)
+        free = room.free_share(resource)
+        evidence.measure(f"free_{resource}_share", round(free, 4), limit=need, ok=free >= need)
+        if free < need:
+            short.append(f"{resource} {free:.1%} free < {need:.0%} headroom required")
+    assert not short, f"not enough headroom after summing {len(pods)} pods' requests: " + "; ".join(
+        short
+    )
+
+
+@pytest.mark.item("Storage availability")
+def test_storage_availability(namespace: str, cluster: ClusterSnapshot, evidence: Any) -> None:
+    """Every PVC Bound, its StorageClass present, capacity at least the request."""
+    claims = cluster.objects("persistentvolumeclaims")
+    classes = {c["metadata"]["name"]: c for c in cluster.objects("storageclasses")}
+    default = next(
+        (
+            n
+            for n, c in classes.items()
+            if c["metadata"]
+            .get("annotations", {})
+            .get("storageclass.kubernetes.io/is-default-class")
+            == "true"
+        ),
+        None,
+    )
+    rows, problems = [], []
+    for claim in claims:
+        name = claim["metadata"]["name"]
+        phase = claim.get("status", {}).get("phase")
+        wanted = claim["spec"].get("resources", {}).get("requests", {}).get("storage")
+        got = claim.get("status", {}).get("capacity", {}).get("storage")
+        klass = claim["spec"].get("storageClassName", default)
+        rows.append(
+            {"pvc": name, "phase": phase, "class": klass, "requested": wanted, "capacity": got}
+        )
+        if phase != "Bound":
+            problems.append(
+                f"PVC {name} is {phase}, not Bound (kubectl describe pvc {name} -n {namespace})"
+            )
+        if klass and klass not in classes:
+            problems.append(f"PVC {name} uses StorageClass {klass}, which does not exist")
+        if phase == "Bound" and capacity.quantity(got) < capacity.quantity(wanted):
+            problems.append(f"PVC {name} has {got}, less than the {wanted} requested")
+    evidence.table("persistent volume claims", rows)
+    evidence.note("storage classes", ", ".join(classes) or "none")
+    if not claims:
+        evidence.note("result", f"namespace {namespace} has no PersistentVolumeClaims")
+    assert not problems, "; ".join(problems)
+
+
+def _dependencies(target: Any, environment: str) -> list[HttpRequest]:
+    requests = []
+    for api in target.external_apis:
+        if api.name in target.environment(environment).absent:
+            continue
+        requests.append(
+            HttpRequest(
+                f"external API {api.name}",
+                api.url_for(environment) + api.health_path,
+                timeout=api.timeout_s,
+            )
+        )
+    if target.registry is not None and not target.is_absent("registry", environment):
+        requests.append(HttpRequest("image registry", target.registry.url + "/v2/", timeout=5.0))
+    if target.github is not None and not target.is_absent("github", environment):
+        requests.append(HttpRequest("GitHub API", target.github.api_url + "/", timeout=5.0))
+    return requests
+
+
+@pytest.mark.item("Network connectivity")
+def test_network_connectivity(target: Any, environment: str, evidence: Any) -> None:
+    """Each external dependency answers (any HTTP answer below 500) within its timeout."""
+    requests = _dependencies(target, environment)
+    if not requests:
+        pytest.skip("not applicable: the target names no external dependency")
+    results = probe(requests)
+    evidence.table(
+        "dependencies",
+        [
+            {
+                "dependency": r.name,
+                "url": r.url,
+                "status": r.status,
+                "ms": round(r.elapsed_s * 1000),
+                "error": r.error,
+            }
+            for r in results
+        ],
+    )
+    failed = [r.summary() for r in results if r.error or (r.status or 0) >= 500]
+    assert not failed, "dependencies not answering: " + "; ".join(failed)
+
+
+@pytest.mark.item("DNS configuration")
+def test_dns_configuration(target: Any, environment: str, env_policy: Any, evidence: Any) -> None:
+    """Every host resolves; each TLS host's certificate matches, chains to a
+    trusted CA and lives at least the environment's minimum."""
+    hosts = [h.host for h in target.ingress.tls_hosts]
+    urls = [api.url_for(environment) for api in target.external_apis]
+    if not target.is_absent("ingress", environment):
+        urls.append(target.base_url_for(environment))
+    hosts += [str(urlsplit(u).hostname) for u in urls]
+    resolved = dns.resolve_all(hosts)
+    evidence.table(
+        "resolution",
+        [{"host": r.host, "addresses": ", ".join(r.addresses), "error": r.error} for r in resolved],
+    )
+    unresolved = [f"{r.host}: {r.error}" for r in resolved if not r.ok]
+    assert not unresolved, "hosts do not resolve: " + "; ".join(unresolved)
+    if target.is_absent("tls", environment):
+        evidence.note("tls", "no TLS hosts for this environment")
+        return
+    checks = [tls.check(h.host, h.port, ca_bundle=h.ca_bundle) for h in target.ingress.tls_hosts]
+    evidence.table("certificates", [c.row() for c in checks])
+    problems = []
+    for c in checks:
+        days = c.days_left()
+        if days is not None:
+            evidence.measure(
+                "cert_days_left",
+                round(days, 1),
+                limit=env_policy.cert_min_days,
+                ok=days >= env_policy.cert_min_days,
+                service=c.host,
+            )
+        if not c.verified:
+            problems.append(f"{c.host}:{c.port} certificate does not verify: {c.error}")
+        elif days is not None and days < env_policy.cert_min_days:
+            problems.append(
+                f"{c.host}:{c.port} certificate expires in {days:.1f} days < "
+                f"{env_policy.cert_min_days} days required; renew it"
+            )
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.item("Monitoring systems")
+def test_monitoring_systems(target: Any, environment: str, namespace: str, evidence: Any) -> None:
+    """Prometheus healthy and ready with the required share of this release's
+    targets up; Alertmanager healthy; Grafana's health API OK."""
+    config = target.monitoring
+    present = {
+        name: getattr(config, name)
+        for name in ("prometheus", "alertmanager", "grafana")
+        if not target.is_absent(name, environment)
+    }
+    if not present:
+        pytest.skip("not applicable: no monitoring system for this environment")
+    grafana_token = token(config.grafana_token, "grafana_token")
+    results = monitoring.check_all(
+        monitoring.health_requests(
+            present.get("prometheus"),
+            present.get("alertmanager"),
+            present.get("grafana"),
+            config.timeout_s,
+        ),
+        headers={"Authorization": f"Bearer {grafana_token}"} if grafana_token else None,
+    )
+    by_name = {r.name: r for r in results}
+    evidence.table(
+        "endpoints",
+        [{"check": r.name, "url": r.url, "status": r.status, "error": r.error} for r in results],
+    )
+    problems = [f"{r.name} ({r.url}): {r.error or f'HTTP {r.status}'}" for r in results if not r.ok]
+    if "prometheus" in present and by_name["prometheus targets"].ok:
+        up = monitoring.targets_up(by_name["prometheus targets"], namespace)
+        need = config.required_targets_up_ratio
+        evidence.measure("targets_up_ratio", round(up.ratio, 4), limit=need, ok=up.ratio >= need)
+        evidence.table("targets down", [{"target": d} for d in up.down])
+        if up.total == 0:
+            problems.append("Prometheus has no active targets; check its scrape configuration")
+        elif up.ratio < need:
+            problems.append(
+                f"Prometheus targets up {up.up}/{up.total} ({up.ratio:.0%}) < {need:.0%} "
+                f"required; down: {'; '.join(up.down[:3])}"
+            )
+    if (
+        "grafana" in present
+        and by_name["grafana health"].ok
+        and not monitoring.grafana_database_ok(by_name["grafana health"])
+    ):
+        problems.append("Grafana answers but reports its database as not ok (/api/health)")
+    assert not problems, "monitoring not operational: " + "; ".join(problems)
+
+
+@pytest.mark.item("Log aggregation")
+def test_log_aggregation(target: Any, environment: str, evidence: Any) -> None:
+    """Loki ready, and a line pushed under a unique label is queried back in time."""
+    not_applicable(target, "loki", environment)
+    url = target.monitoring.loki
+    timeout = target.monitoring.timeout_s
+    ready = probe([HttpRequest("loki ready", f"{url}/ready", timeout=timeout)])[0]
+    evidence.note("ready", ready.summary())
+    assert ready.ok, f"Loki is not ready: {ready.summary()}; see its /ready"
+    trip = monitoring.loki_round_trip(url, timeout=timeout, deadline_s=max(5.0, timeout * 3))
+    evidence.note("round trip", trip.detail)
+    assert trip.pushed, f"Loki refused a pushed line: {trip.detail}"
+    assert trip.found_after_s is not None, f"pushed line not queryable: {trip.detail}"
+    evidence.measure("loki_round_trip_s", round(trip.found_after_s, 3))

@@ -1,0 +1,1 @@
+"""Staging Deployment Checklist: pre-staging validation, deployment to staging, staging tests."""

@@ -1,0 +1,251 @@
+"""Staging Testing Checklist."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gonogo import loadresult
+from gonogo.probes import access, external, httpload
+from gonogo.probes.http import probe
+from gonogo.probes.kube import ClusterSnapshot, KubeClient
+from gonogo.probes.workflows import run_workflow
+
+from suites.predeploy.support import token
+
+pytestmark = pytest.mark.env("staging")
+STAGE = "Staging Deployment Checklist"
+
+
+@pytest.mark.item("Functional testing", stage=STAGE)
+def test_functional_testing(target: Any, environment: str, namespace: str, evidence: Any) -> None:
+    """Every workflow of the target for this environment runs end to end."""
+    workflows = target.workflows_for(environment)
+    assert workflows, f"the target has no workflows for {environment}; describe the core features"
+    variables = {
+        "release": target.release,
+        "previous_release": target.previous_release,
+        "environment": environment,
+        "namespace": namespace,
+    }
+    base = target.base_url_for(environment)
+    failures = []
+    for workflow in workflows:
+        outcome = run_workflow(workflow, base, variables=variables)
+        evidence.table(f"workflow: {workflow.name}", [s.row() for s in outcome.steps])
+        bad = next((s for s in outcome.steps if not s.ok), None)
+        if bad is not None:
+            failures.append(f"{workflow.name} › {bad.step}: {bad.problem}")
+    assert not failures, "workflows failed: " + "; ".join(failures)
+
+
+@pytest.mark.item("Integration testing", stage=STAGE)
+def test_integration_testing(target: Any, environment: str, evidence: Any) -> None:
+    """Each external API answers its documented authenticated endpoint as documented."""
+    apis = [a for a in target.external_apis if a.name not in target.environment(environment).absent]
+    if not apis:
+        pytest.skip("not applicable: the target names no external API")
+    requests = [external.requests_for(a, environment, token(a.token, a.name))[1] for a in apis]
+    results = probe(requests)
+    rows, problems = [], []
+    for api, result in zip(apis, results, strict=True):
+        _, field = external.endpoint(api)
+        has_field = field is None or (isinstance(result.json, dict) and field in result.json)
+        rows.append(
+            {
+                "api": api.name,
+                "url": result.url,
+                "status": result.status,
+                "documented field": field,
+                "present": has_field,
+            }
+        )
+        if not result.ok:
+            problems.append(result.summary())
+        elif not has_field:
+            problems.append(f"{api.name}: answer lacks the documented field {field!r}")
+    evidence.table("integrations", rows)
+    assert not problems, "integrations not working: " + "; ".join(problems)
+
+
+@pytest.mark.item("Performance testing", stage=STAGE)
+def test_performance_testing(
+    target: Any, environment: str, env_policy: Any, evidence: Any, load_results_dir: Path
+) -> None:
+    """The smoke load profile stays within the staging thresholds; the result is kept."""
+    name = "smoke"
+    profile = env_policy.load_profiles.get(name)
+    assert profile is not None, f"{environment} has no '{name}' load profile in the target"
+    result = httpload.run(
+        target.base_url_for(environment),
+        release=target.release,
+        environment=environment,
+        profile_name=name,
+        users=profile.users,
+        spawn_rate=profile.spawn_rate,
+        duration_s=profile.duration_s,
+        paths=profile.paths,
+    )
+    path = loadresult.write(load_results_dir, result)
+    evidence.note("result", f"{result.summary()} ({path})")
+    evidence.data("history", result.history)
+    limits = profile.thresholds
+    breaches = []
+    for label, value, limit, higher_is_worse in (
+        ("error_rate", result.error_rate, limits.error_rate_max, True),
+        ("mean_ms", result.mean_ms, limits.mean_ms_max, True),
+        ("p95_ms", result.p95_ms, limits.p95_ms_max, True),
+        ("rps", result.rps, limits.rps_min, False),
+    ):
+        if limit is None:
+            continue
+        ok = value <= limit if higher_is_worse else value >= limit
+        evidence.measure(label, value, limit=limit, ok=ok)
+        if not ok:
+            breaches.append(f"{label} {value:.4g} vs limit {limit:g}")
+    assert result.requests > 0, "the smoke load made no requests"
+    assert not breaches, (
+        f"smoke load on {environment} over {result.requests} requests: " + "; ".join(breaches)
+    )
+
+
+@pytest.mark.item("Security testing", stage=STAGE)
+def test_security_testing(
+    target: Any,
+    environment: str,
+    namespace: str,
+    kube: KubeClient,
+    cluster: ClusterSnapshot,
+    evidence: Any,
+) -> None:
+    """Authenticated endpoints refuse anonymous calls (and accept the credential);
+    no workload ServiceAccount may read Secrets it does not use."""
+    problems = []
+    apis = [
+        a
+        for a in target.external_apis
+        if a.token is not None and a.name not in target.environment(environment).absent
+    ]
+    pairs = [external.requests_for(a, environment, token(a.token, a.name)) for a in apis]
+    results = probe([request for pair in pairs for request in pair])
+    rows = []
+    for api, anonymous, authed in zip(apis, results[::2], results[1::2], strict=True):
+        rows.append(
+            {
+                "api": api.name,
+                "url": anonymous.url,
+                "anonymous": anonymous.status,
+                "with credential": authed.status,
+            }
+        )
+        if anonymous.status not in (401, 403):
+            problems.append(
+                f"{api.name}: anonymous call to {anonymous.url} answered "
+                f"{anonymous.status or anonymous.error}, not 401/403"
+            )
+        if not authed.ok:
+            problems.append(f"{api.name}: the credential is refused too ({authed.summary()})")
+    evidence.table("authentication", rows)
+    secrets = sorted(s["metadata"]["name"] for s in cluster.objects("secrets"))
+    questions = []
+    accounts: dict[str, set[str]] = {}
+    for deployment in cluster.objects("deployments"):
+        pod = deployment["spec"]["template"]["spec"]
+        account = pod.get("serviceAccountName") or "default"
+        accounts.setdefault(account, set()).update(access.referenced_secrets(pod))
+    for account, used in sorted(accounts.items()):
+        user = access.service_account_user(namespace, account)
+        questions.append((user, "list", "secrets", namespace, None))
+        questions += [(user, "get", "secrets", namespace, s) for s in secrets if s not in used]
+    assert accounts, f"no workloads in {namespace} to check; deploy staging first"
+    answers = access.ask_all(kube, questions)
+    allowed = [a for a in answers if a.allowed]
+    evidence.note(
+        "access reviews",
+        f"{len(answers)} SubjectAccessReviews for {len(accounts)} ServiceAccounts "
+        f"and {len(secrets)} Secrets; {len(allowed)} allowed",
+    )
+    evidence.table("allowed beyond need", [a.row() for a in allowed])
+    problems += [
+        f"{a.user} may {a.verb} secrets{'/' + a.name if a.name else ''} ({a.reason or 'RBAC'})"
+        for a in allowed[:5]
+    ]
+    assert not problems, "security testing failed: " + "; ".join(problems)
+
+
+@pytest.mark.manual
+@pytest.mark.item("User acceptance testing")
+def test_user_acceptance(signoff: Any, env_policy: Any, evidence: Any) -> None:
+    """Business stakeholders signed off on this release in staging."""
+    if signoff is None:
+        assert not env_policy.approval.required, "user acceptance needs a sign-off here"
+        evidence.note("acceptance", "no sign-off required for this environment")
+        return
+    evidence.note("accepted by", signoff.summary())
+    assert signoff.ticket or signoff.link, (
+        f"user acceptance by {signoff.who} names no ticket or link to the accepted test results"
+    )
+
+
+def _junit_cases(path: Path) -> dict[str, str]:
+    """pytest test name (``classname::name``) -> passed / failed / skipped."""
+    cases = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        # gonogo's JUnit names cases after checklist items and keeps pytest's
+        # own name in the property gonogo.test; plain pytest JUnit has only that.
+        original = case.find("properties/property[@name='gonogo.test']")
+        if original is not None:
+            key = str(original.get("value"))
+        else:
+            key = f"{case.get('classname')}::{case.get('name')}"
+        if case.find("failure") is not None or case.find("error") is not None:
+            cases[key] = "failed"
+        elif case.find("skipped") is not None:
+            cases[key] = "skipped"
+        else:
+            cases[key] = "passed"
+    return cases
+
+
+def _junit_key(nodeid: str) -> str:
+    """pytest's JUnit naming: ``a/b/test_x.py::test_y[p]`` -> ``a.b.test_x::test_y[p]``."""
+    path, _, name = nodeid.partition("::")
+    return f"{path.removesuffix('.py').replace('/', '.')}::{name.replace('::', '.')}"
+
+
+@pytest.mark.item("Regression testing")
+def test_regression_testing(
+    target: Any,
+    environment: str,
+    previous_junit: Path,
+    session_outcomes: dict[str, str],
+    request: pytest.FixtureRequest,
+    evidence: Any,
+) -> None:
+    """Tests that passed in this environment's previous run pass again in this one."""
+    assert previous_junit.is_file(), (
+        f"no JUnit XML of a previous {environment} run at {previous_junit}; run the suite "
+        f"once with --junitxml={previous_junit} so later runs can be compared"
+    )
+    try:
+        before = _junit_cases(previous_junit)
+    except ET.ParseError as e:
+        pytest.fail(f"{previous_junit} is not JUnit XML: {e}", pytrace=False)
+    now = {_junit_key(n): o for n, o in session_outcomes.items() if n != request.node.nodeid}
+    passed_before = sorted(k for k, o in before.items() if o == "passed")
+    rerun = [k for k in passed_before if k in now]
+    regressed = [k for k in rerun if now[k] == "failed"]
+    not_rerun = [k for k in passed_before if k not in now]
+    evidence.note("baseline", f"{previous_junit}: {len(passed_before)} passed of {len(before)}")
+    evidence.table("compared", [{"test": k, "before": "passed", "now": now[k]} for k in rerun])
+    evidence.table("not run this time", [{"test": k} for k in not_rerun])
+    assert not regressed, (
+        f"{len(regressed)} tests that passed in the previous {environment} run fail now: "
+        + ", ".join(regressed[:5])
+    )
+    assert rerun, (
+        f"none of the {len(passed_before)} tests that passed in {previous_junit} ran before "
+        "this check; run the same selection as the previous run"
+    )

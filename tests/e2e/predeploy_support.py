@@ -1,0 +1,176 @@
+"""Shared set-up of the pre-deployment and staging end-to-end tests: a target
+copy with absolute paths and the run's own output directories, a sign-off
+file with current timestamps, a backup and a load result taken from the
+sandbox, and a way to run the suites in a subprocess and read the outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from gonogo import loadresult
+from gonogo.probes import httpload
+from gonogo.probes.kube import KubeClient
+from gonogo.sandbox.services.fakes import github as github_fake
+from gonogo.sandbox.services.fakes import hubspot as hubspot_fake
+from gonogo.target import load_target
+
+REPO = Path(__file__).resolve().parents[2]
+SANDBOX_TARGET = REPO / "targets" / "sandbox.yaml"
+MANUAL_ITEMS = (
+    "Change approval",
+    "Maintenance window scheduled",
+    "Team availability",
+    "User acceptance testing",
+)
+ROLES = {"production": "change-management", "staging": "technical-lead"}
+
+
+def target_copy(path: Path, changes: dict[str, Any]) -> Path:
+    """The sandbox target with file paths made absolute and ``changes`` merged
+    in (dicts recursively); written to ``path``."""
+    data = yaml.safe_load(SANDBOX_TARGET.read_text())
+    base = SANDBOX_TARGET.parent
+    for key in ("manifests_dir", "secrets_dir"):
+        data[key] = str((base / data[key]).resolve())
+    data["release_notes"]["path"] = str((base / data["release_notes"]["path"]).resolve())
+    data["security_scan"]["report"] = str((base / data["security_scan"]["report"]).resolve())
+    _merge(data, changes)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def write_signoffs(path: Path, *, skip: tuple[str, ...] = ()) -> Path:
+    when = datetime.now(UTC) - timedelta(minutes=5)
+    entries = [
+        {
+            "item": item,
+            "who": "Dana Ops",
+            "role": ROLES[environment],
+            "when": when.isoformat(),
+            "release": "v1.1.0",
+            "environment": environment,
+            "ticket": "CHG-4711",
+        }
+        for environment in ROLES
+        for item in MANUAL_ITEMS
+        if item not in skip
+    ]
+    path.write_text(yaml.safe_dump({"signoffs": entries}))
+    return path
+
+
+_KINDS = {
+    "configmaps": ("v1", "ConfigMap"),
+    "secrets": ("v1", "Secret"),
+    "services": ("v1", "Service"),
+    "serviceaccounts": ("v1", "ServiceAccount"),
+    "deployments": ("apps/v1", "Deployment"),
+}
+
+
+def write_backup(kube: KubeClient, namespace: str, directory: Path) -> Path:
+    """A namespace backup as the deploy stage writes it: a YAML List, Secret
+    values replaced by digests, mode 0600."""
+    items = []
+    for kind, (api_version, name) in _KINDS.items():
+        for obj in kube.list_all(kind, namespace):
+            obj["apiVersion"], obj["kind"] = api_version, name
+            if name == "Secret":
+                obj["data"] = {
+                    k: "sha256:" + hashlib.sha256(v.encode()).hexdigest()
+                    for k, v in (obj.get("data") or {}).items()
+                }
+            items.append(obj)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"pre-deployment-{datetime.now(UTC):%Y%m%d-%H%M%S}.yaml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+    return path
+
+
+def write_load_result(target_file: Path, environment: str) -> Path:
+    """Measure the environment's smoke profile for real and keep the result."""
+    target = load_target(target_file)
+    profile = target.load_profile(environment, "smoke")
+    result = httpload.run(
+        target.base_url_for(environment),
+        release=target.release,
+        environment=environment,
+        profile_name="smoke",
+        users=profile.users,
+        spawn_rate=profile.spawn_rate,
+        duration_s=2.0,
+        paths=profile.paths,
+    )
+    return loadresult.write(target.load_results_dir, result)
+
+
+def environ() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault(github_fake.TOKEN_ENV, github_fake.token())
+    env.setdefault(hubspot_fake.TOKEN_ENV, hubspot_fake.token())
+    env["COLUMNS"] = "300"
+    return env
+
+
+def run_suite(*args: str, cwd: Path) -> tuple[int, str]:
+    """Run pytest on the repository's suites; returns (exit code, output)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rA",
+        "--rootdir",
+        str(REPO),
+        "-c",
+        str(REPO / "pyproject.toml"),
+        "--reports-dir",
+        str(cwd / "reports"),
+        *args,
+    ]
+    done = subprocess.run(
+        command, cwd=cwd, env=environ(), capture_output=True, text=True, timeout=600
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def outcomes(output: str) -> dict[str, str]:
+    """test function name -> PASSED/FAILED/SKIPPED from the -rA summary."""
+    found = {}
+    for match in re.finditer(r"^(PASSED|FAILED|SKIPPED|ERROR) \S*::(test_\w+)", output, re.M):
+        found[match.group(2)] = match.group(1)
+    return found
+
+
+def failure_message(output: str, test: str) -> str:
+    """The short-summary line of a failed test (its message)."""
+    for line in output.splitlines():
+        if line.startswith("FAILED") and f"::{test}" in line:
+            return line
+    return ""
+
+
+def dump(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data))
+    return path

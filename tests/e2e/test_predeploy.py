@@ -1,0 +1,361 @@
+"""The pre-deployment checklist against the sandbox: GO when everything is in
+order, and NO-GO at the right item, with a clear message, for each fault.
+
+To keep the run short, one baseline run proves GO, one run with --no-gate
+carries the faults that live outside the cluster's namespace (each at a
+different item, so each failure is attributable), and one run in a fresh
+namespace carries the namespace faults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gonogo.probes.kube import KubeClient
+from gonogo.sandbox.config import SandboxConfig
+from gonogo.sandbox.services import tls
+from gonogo.sandbox.services.fakes import state
+from kubernetes import client as k8s
+from predeploy_support import (
+    REPO,
+    outcomes,
+    run_suite,
+    target_copy,
+    write_backup,
+    write_load_result,
+    write_signoffs,
+)
+
+SUITE = str(REPO / "suites" / "predeploy")
+
+
+@pytest.fixture(scope="session")
+def kube_client(sandbox_running: SandboxConfig) -> Iterator[KubeClient]:
+    client = KubeClient(kubeconfig=sandbox_running.kubeconfig, context=sandbox_running.kube_context)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def predeploy_files(
+    tmp_path_factory: pytest.TempPathFactory, kube_client: KubeClient
+) -> dict[str, Path]:
+    """A target copy writing into a temporary directory, with a fresh backup of
+    the production namespace, a measured load result and a complete sign-off file."""
+    work = tmp_path_factory.mktemp("predeploy")
+    target = target_copy(
+        work / "target.yaml",
+        {"backups_dir": str(work / "backups"), "load_results_dir": str(work / "load")},
+    )
+    write_backup(kube_client, "sophia", work / "backups")
+    write_load_result(target, "production")
+    return {"work": work, "target": target, "signoffs": write_signoffs(work / "signoffs.yaml")}
+
+
+@pytest.fixture(scope="session")
+def baseline(predeploy_files: dict[str, Path]) -> tuple[int, str]:
+    f = predeploy_files
+    return run_suite(
+        SUITE,
+        "-m",
+        "predeploy",
+        "--target",
+        str(f["target"]),
+        "--env",
+        "production",
+        "--signoffs",
+        str(f["signoffs"]),
+        cwd=f["work"],
+    )
+
+
+def test_predeploy_is_go_on_a_healthy_sandbox(baseline: tuple[int, str]) -> None:
+    code, output = baseline
+    assert code == 0, "\n".join(
+        line for line in output.splitlines() if line.startswith(("E ", "FAILED", "NO-GO"))
+    )
+    assert "GO" in output and "NO-GO" not in output
+    results = outcomes(output)
+    assert len(results) == 18, results
+    assert set(results.values()) == {"PASSED"}, results
+
+
+def test_every_item_is_bound(sandbox_running: SandboxConfig, tmp_path: Path) -> None:
+    code, output = run_suite(
+        str(REPO / "suites" / "predeploy"),
+        str(REPO / "suites" / "staging"),
+        "--gonogo-checklist",
+        "--target",
+        str(REPO / "targets" / "sandbox.yaml"),
+        cwd=tmp_path,
+    )
+    assert code == 0, output[-3000:]
+    section = output.split("## Pre-Deployment Checklist")[-1] if "##" in output else output
+    for title in (
+        "Release notes prepared",
+        "Log aggregation",
+        "Regression testing",
+        "Deploy to staging namespace",
+        "User acceptance testing",
+    ):
+        line = next(line for line in section.splitlines() if line.strip().endswith(title))
+        assert "[x]" in line, line
+
+
+@pytest.fixture
+def not_ready_node(api_client: k8s.ApiClient) -> Iterator[str]:
+    """An extra node that no kubelet (no kwok) keeps alive: the sandbox's kwok
+    manages only nodes labelled as the sandbox's own, so this one never reports
+    Ready, as a dead machine would not."""
+    core = k8s.CoreV1Api(api_client)
+    name = f"e2e-notready-{secrets.token_hex(3)}"
+    body = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"gonogo.dev/e2e": "true"}},
+        "spec": {"taints": [{"key": "gonogo.dev/e2e", "effect": "NoSchedule"}]},
+    }
+    core.create_node(body, _request_timeout=10)
+    try:
+        # Watch it for a few seconds, long enough for kwok to take it over
+        # were it going to: it must never report Ready.
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            node = core.read_node(name, _request_timeout=10)
+            ready = [c.status for c in node.status.conditions or [] if c.type == "Ready"]
+            assert ready != ["True"], f"node {name} became Ready: kwok manages nodes it should not"
+            time.sleep(0.5)
+        yield name
+    finally:
+        core.delete_node(name, _request_timeout=10)
+
+
+def test_node_not_ready_fails_cluster_health(
+    predeploy_files: dict[str, Path], not_ready_node: str, tmp_path: Path
+) -> None:
+    f = predeploy_files
+    code, output = run_suite(
+        SUITE,
+        "-m",
+        "predeploy",
+        "--target",
+        str(f["target"]),
+        "--env",
+        "production",
+        "--no-gate",
+        "-k",
+        "cluster_healthy",
+        cwd=tmp_path,
+    )
+    assert code == 1, output[-4000:]
+    assert outcomes(output) == {"test_cluster_healthy": "FAILED"}
+    assert f"nodes not Ready: {not_ready_node}" in output
+
+
+def test_faults_outside_the_namespace_fail_their_items(
+    predeploy_files: dict[str, Path],
+    sandbox_running: SandboxConfig,
+    tmp_path: Path,
+) -> None:
+    """An expiring certificate, Prometheus down, a failed check
+    run, a pull request with a change request, a CRITICAL finding, a missing
+    sign-off and a run outside the window: each fails exactly its item."""
+    f = predeploy_files
+    report = json.loads((REPO / "sandbox" / "fixtures" / "trivy-v1.1.0.json").read_text())
+    report["Results"][0]["Vulnerabilities"].append(
+        {
+            "VulnerabilityID": "CVE-2099-0001",
+            "PkgName": "openssl",
+            "InstalledVersion": "3.0.0",
+            "Severity": "CRITICAL",
+            "Title": "planted by the e2e test",
+        }
+    )
+    scan = tmp_path / "trivy.json"
+    scan.write_text(json.dumps(report))
+    hour = dt.datetime.now(dt.UTC).hour
+    window = {"start": f"{(hour + 2) % 24:02d}:00", "end": f"{(hour + 3) % 24:02d}:00"}
+    target = target_copy(
+        tmp_path / "target.yaml",
+        {
+            "backups_dir": str(f["work"] / "backups"),
+            "load_results_dir": str(f["work"] / "load"),
+            "security_scan": {"report": str(scan)},
+            "monitoring": {"prometheus": "http://127.0.0.1:9"},
+            "environments": {"production": {"window": window}},
+        },
+    )
+    signoffs = write_signoffs(tmp_path / "signoffs.yaml", skip=("Team availability",))
+    sha = state.release_sha(state.REPOSITORY, "v1.1.0")
+    repo = state.load(sandbox_running)["github"]["repositories"][state.REPOSITORY]
+    pull = repo["pulls"][str(state.RELEASE_PULL)]
+    state.update(
+        sandbox_running,
+        github={
+            "repositories": {
+                state.REPOSITORY: {
+                    "commits": {
+                        sha: {
+                            "check_runs": [
+                                {
+                                    "name": "unit-tests",
+                                    "status": "completed",
+                                    "conclusion": "failure",
+                                }
+                            ]
+                        }
+                    },
+                    "pulls": {
+                        str(state.RELEASE_PULL): {
+                            "reviews": [
+                                *pull["reviews"],
+                                {
+                                    "user": "security-lead",
+                                    "state": "CHANGES_REQUESTED",
+                                    "body": "not yet",
+                                },
+                            ]
+                        }
+                    },
+                }
+            }
+        },
+    )
+    tls.issue_server_cert(sandbox_running, valid_for=dt.timedelta(days=2))
+    try:
+        code, output = run_suite(
+            SUITE,
+            "-m",
+            "predeploy",
+            "--target",
+            str(target),
+            "--env",
+            "production",
+            "--signoffs",
+            str(signoffs),
+            "--no-gate",
+            cwd=tmp_path,
+        )
+    finally:
+        tls.issue_server_cert(sandbox_running)
+        state.reset(sandbox_running)
+    results = outcomes(output)
+    expected_failures = {
+        "test_dns_configuration": "certificate expires in",
+        "test_monitoring_systems": "prometheus healthy (http://127.0.0.1:9/-/healthy)",
+        "test_pipeline_passing": "check runs failed on v1.1.0: unit-tests (failure)",
+        "test_code_review_completed": "outstanding change requests from security-lead",
+        "test_security_scan_passed": "CVE-2099-0001 CRITICAL",
+        "test_team_availability": "no valid sign-off for 'Team availability'",
+        "test_maintenance_window": "is outside the deployment window",
+    }
+    assert code == 1, output[-4000:]
+    assert "NO-GO" in output
+    for test, message in expected_failures.items():
+        assert results.get(test) == "FAILED", (test, results)
+        assert message in output, (test, message)
+    passed = {t for t, o in results.items() if o == "PASSED"}
+    assert passed == set(results) - set(expected_failures), results
+
+
+@pytest.fixture
+def faulty_namespace(fresh_namespace: str, kubectl: Any, tmp_path: Path) -> str:
+    """A namespace with a PVC that cannot bind, a Deployment that needs a Secret
+    nobody created and a ConfigMap holding a password in plain text."""
+    manifest = tmp_path / "faults.yaml"
+    manifest.write_text(f"""\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: data, namespace: {fresh_namespace}}}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: e2e-no-such-class
+  resources: {{requests: {{storage: 1Gi}}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: app-config, namespace: {fresh_namespace}}}
+data: {{LOG_LEVEL: info, DB_PASSWORD: hunter2-plaintext}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app, namespace: {fresh_namespace}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: app}}}}
+  template:
+    metadata: {{labels: {{app: app}}}}
+    spec:
+      containers:
+        - name: app
+          image: 127.0.0.1:15000/sophia-mcp-research:v1.0.0
+          env:
+            - name: API_KEY
+              valueFrom: {{secretKeyRef: {{name: app-credentials, key: api-key}}}}
+""")
+    kubectl("apply", "-f", str(manifest))
+    return fresh_namespace
+
+
+def test_namespace_faults_fail_their_items(faulty_namespace: str, tmp_path: Path) -> None:
+    """A Pending PVC fails Storage availability; a missing Secret and a plaintext
+    password fail Secret management, naming them but never the value."""
+    target = target_copy(tmp_path / "target.yaml", {"namespaces": {"production": faulty_namespace}})
+    code, output = run_suite(
+        SUITE,
+        "-m",
+        "predeploy",
+        "--target",
+        str(target),
+        "--env",
+        "production",
+        "--no-gate",
+        "-k",
+        "storage or secret_management",
+        cwd=tmp_path,
+    )
+    results = outcomes(output)
+    assert code == 1, output[-4000:]
+    assert results == {"test_storage_availability": "FAILED", "test_secret_management": "FAILED"}
+    assert "PVC data is Pending, not Bound" in output
+    assert "StorageClass e2e-no-such-class, which does not exist" in output
+    assert "app-credentials (used by deployment/app)" in output
+    assert "hunter2-plaintext" not in output
+
+
+def test_plaintext_password_is_found_once_the_secret_exists(
+    faulty_namespace: str, kubectl: Any, tmp_path: Path
+) -> None:
+    kubectl(
+        "create",
+        "secret",
+        "generic",
+        "app-credentials",
+        "-n",
+        faulty_namespace,
+        "--from-literal=api-key=e2e-value",
+    )
+    target = target_copy(tmp_path / "target.yaml", {"namespaces": {"production": faulty_namespace}})
+    code, output = run_suite(
+        SUITE,
+        "-m",
+        "predeploy",
+        "--target",
+        str(target),
+        "--env",
+        "production",
+        "--no-gate",
+        "-k",
+        "secret_management",
+        cwd=tmp_path,
+    )
+    assert code == 1, output[-4000:]
+    assert "ConfigMap app-config key DB_PASSWORD" in output
+    assert "key name says secret and the value is plaintext" in output
+    assert "hunter2-plaintext" not in output and "e2e-value" not in output

@@ -1,0 +1,114 @@
+"""The staging checklist against the sandbox, with --execute, in a namespace
+of its own: the release is deployed there, tested, and the run is GO."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+
+import pytest
+import redis
+from gonogo.sandbox.config import SandboxConfig
+from predeploy_support import REPO, outcomes, run_suite, target_copy, write_signoffs
+
+STAGING_TESTS = {
+    "test_prestaging": ["test_environment_clean", "test_resource_allocation"],
+    "test_deploy_steps": ["test_deploy_to_staging_namespace", "test_configure_staging_settings"],
+    "test_testing": ["test_functional_testing"],
+}
+
+
+def _previous_junit(path: Path) -> Path:
+    """A previous staging run in which some of these checks passed."""
+    cases = "".join(
+        f'<testcase classname="suites.staging.{module}" name="{test}[sophia-sandbox]" time="0.1"/>'
+        for module, tests in STAGING_TESTS.items()
+        for test in tests
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'<?xml version="1.0"?><testsuites><testsuite name="pytest">{cases}'
+        "</testsuite></testsuites>"
+    )
+    return path
+
+
+def test_staging_is_go_with_execute(
+    fresh_namespace: str, sandbox_running: SandboxConfig, tmp_path: Path
+) -> None:
+    manifests = tmp_path / "manifests"
+    shutil.copytree(REPO / "sandbox" / "manifests", manifests)
+    staging_cm = manifests / "configmap-staging.yaml"
+    staging_cm.write_text(
+        staging_cm.read_text().replace("namespace: sophia-staging", f"namespace: {fresh_namespace}")
+    )
+    prefix = f"e2e-{secrets.token_hex(3)}"
+    target = target_copy(
+        tmp_path / "target.yaml",
+        {
+            "namespaces": {"staging": fresh_namespace},
+            "manifests_dir": str(manifests),
+            "load_results_dir": str(tmp_path / "load"),
+            "redis": {
+                "test_prefixes": [f"{prefix}-test:", f"{prefix}-fixture:"],
+                "seed_data": {f"{prefix}-fixture:customer:1001": '{"name": "Example"}'},
+            },
+            "environments": {
+                "staging": {"base_url": f"http://127.0.0.1:18080/_ns/{fresh_namespace}"}
+            },
+        },
+    )
+    leftover = f"{prefix}-test:from-last-run"
+    store = redis.Redis.from_url(sandbox_running.url("redis", "redis"), socket_timeout=2)
+    try:
+        store.set(leftover, "x")
+        _previous_junit(tmp_path / "reports" / "junit-staging.xml")
+        code, output = run_suite(
+            str(REPO / "suites" / "staging"),
+            "-m",
+            "staging",
+            "--target",
+            str(target),
+            "--env",
+            "staging",
+            "--execute",
+            "--signoffs",
+            str(write_signoffs(tmp_path / "signoffs.yaml")),
+            cwd=tmp_path,
+        )
+        assert code == 0, "\n".join(
+            line for line in output.splitlines() if line.startswith(("E ", "FAILED", "NO-GO"))
+        )
+        results = outcomes(output)
+        assert len(results) == 13 and set(results.values()) == {"PASSED"}, results
+        assert store.get(leftover) is None, "the leftover test key was not cleaned"
+        assert list((tmp_path / "load").glob("load-v1.1.0-staging-smoke-*.json"))
+    finally:
+        store.delete(leftover, f"{prefix}-fixture:customer:1001")
+        store.close()
+
+
+@pytest.mark.parametrize("missing", ["User acceptance testing"])
+def test_staging_without_acceptance_sign_off_is_no_go(
+    missing: str, sandbox_running: SandboxConfig, tmp_path: Path
+) -> None:
+    code, output = run_suite(
+        str(REPO / "suites" / "staging"),
+        "-m",
+        "staging",
+        "--target",
+        str(REPO / "targets" / "sandbox.yaml"),
+        "--env",
+        "staging",
+        "--no-gate",
+        "-k",
+        "user_acceptance",
+        "--signoffs",
+        str(write_signoffs(tmp_path / "signoffs.yaml", skip=(missing,))),
+        cwd=tmp_path,
+    )
+    assert code == 1
+    assert outcomes(output) == {"test_user_acceptance": "FAILED"}
+    assert f"no valid sign-off for '{missing}'" in output
+    assert "technical-lead approval" in output
