@@ -1,0 +1,155 @@
+"""Phase 1 (T-30): the system is healthy and backed up, and people know."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gonogo.evidence import Evidence
+from gonogo.settings import Settings
+
+METRICS_WAIT_S = 60.0
+"""How long to wait for metrics-server to sample pods that have just started."""
+
+
+@pytest.mark.item("System health check")
+def test_system_health(target: Any, environment: str, cluster: Any, evidence: Evidence) -> None:
+    from gonogo.probes.http import HttpRequest, probe
+
+    deployments = cluster.deployments()
+    evidence.table(
+        "deployments",
+        [
+            {"deployment": d.name, "available": d.is_available, "revision": d.revision}
+            for d in deployments
+        ],
+    )
+    unavailable = [d.name for d in deployments if not d.is_available]
+    pods = cluster.pods()
+    not_ready = []
+    for pod in pods:
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in pod.get("status", {}).get("conditions") or []
+        )
+        if pod.get("status", {}).get("phase") != "Running" or not ready:
+            not_ready.append(pod["metadata"]["name"])
+    checks = [
+        HttpRequest(s.name, url, timeout=5.0)
+        for s in target.services_in_dependency_order()
+        if (url := target.health_url(s, environment))
+    ]
+    results = probe(checks)
+    evidence.table(
+        "health endpoints", [{"service": r.name, "result": r.summary()} for r in results]
+    )
+    failing = [r.summary() for r in results if not r.ok]
+    namespace = target.namespace_for(environment)
+    assert not unavailable, (
+        f"Deployments not Available: {', '.join(unavailable)}; kubectl get deploy -n {namespace}"
+    )
+    assert pods, f"no pods in {namespace}; kubectl get pods -n {namespace}"
+    assert not not_ready, (
+        f"pods not Running and Ready: {', '.join(not_ready[:10])}; kubectl get pods -n {namespace}"
+    )
+    assert not failing, f"health endpoints failing: {'; '.join(failing)}"
+
+
+@pytest.mark.item("Resource utilization review")
+def test_resource_utilization(
+    kube: Any, namespace: str, env_policy: Any, cluster: Any, evidence: Evidence
+) -> None:
+    from gonogo.probes.usage import node_usage, pod_usage
+
+    limits = env_policy.resource_limits
+    running = [p for p in cluster.pods() if p.get("status", {}).get("phase") == "Running"]
+    # metrics-server samples every 15 s: pods started moments ago may not have
+    # a sample yet, so wait for one per running pod (bounded).
+    deadline = time.monotonic() + METRICS_WAIT_S
+    while True:
+        pods = pod_usage(kube, namespace, running)
+        if len(pods) >= len(running) or time.monotonic() >= deadline:
+            break
+        time.sleep(2)
+    nodes = node_usage(kube, cluster.nodes())
+    unmeasured = sorted({p["metadata"]["name"] for p in running} - {u.name for u in pods})
+    if unmeasured:
+        evidence.note("pods without metrics yet", ", ".join(unmeasured))
+    evidence.table("pods", [p.row() for p in pods])
+    evidence.table("nodes", [n.row() for n in nodes])
+    assert pods, (
+        f"the metrics API has no pod metrics for {namespace}; is metrics-server running? "
+        "(kubectl top pods)"
+    )
+    over = [
+        f"pod {p.name} {what} {share:.0%} of its limit > {limit:.0%}"
+        for p in pods
+        for what, share, limit in (
+            ("cpu", p.cpu_share, limits.pod_cpu),
+            ("memory", p.memory_share, limits.pod_memory),
+        )
+        if share is not None and share > limit
+    ]
+    over += [
+        f"node {n.name} {what} {share:.0%} of allocatable > {limit:.0%}"
+        for n in nodes
+        for what, share, limit in (
+            ("cpu", n.cpu_share, limits.node_cpu),
+            ("memory", n.memory_share, limits.node_memory),
+        )
+        if share is not None and share > limit
+    ]
+    assert not over, "; ".join(over) + "; see kubectl top pods / kubectl top nodes"
+
+
+@pytest.mark.item("Backup current state")
+def test_backup_current_state(
+    kube: Any, backups_dir: Path, namespace: str, gonogo_settings: Settings, evidence: Evidence
+) -> None:
+    from gonogo.probes import backup_writer
+
+    objects = backup_writer.collect(kube, namespace)
+    directory = backups_dir  # where Backup verification reads them
+    backup = backup_writer.write(objects, directory, keep_secrets=gonogo_settings.backup_secrets)
+    evidence.note("backup", str(backup.path))
+    evidence.table("kinds", [{"kind": k, "objects": n} for k, n in sorted(backup.kinds.items())])
+    evidence.note(
+        "secrets",
+        "values included (--backup-secrets)"
+        if backup.secrets_included
+        else "values replaced by sha256 digests",
+    )
+    problems = backup_writer.read_back(backup)
+    assert backup.count, f"nothing to back up in namespace {namespace}; is the namespace right?"
+    assert not problems, f"backup {backup.path} is not sound: {'; '.join(problems)}"
+
+
+@pytest.mark.item("Communication sent")
+def test_communication_sent(
+    target: Any, environment: str, env_policy: Any, dry_run: bool, evidence: Evidence
+) -> None:
+    from gonogo.probes import notify
+
+    webhooks = env_policy.notification.webhooks
+    assert webhooks, (
+        f"no notification webhooks for {environment}; add "
+        f"environments.{environment}.notification.webhooks to {target.source}"
+    )
+    body = notify.message(
+        "deployment_start",
+        f"{target.name}: deployment of {target.release} to {environment} starts"
+        + (" (dry run)" if dry_run else ""),
+        target=target.name,
+        release=target.release,
+        previous_release=target.previous_release,
+        environment=environment,
+        audience=list(env_policy.notification.audience),
+        dry_run=dry_run,
+    )
+    deliveries = notify.send(webhooks, body)
+    evidence.data("message", body)
+    evidence.table("deliveries", [d.row() for d in deliveries])
+    failed = [f"{d.url}: {d.error}" for d in deliveries if not d.ok]
+    assert not failed, f"notification not delivered: {'; '.join(failed)}"

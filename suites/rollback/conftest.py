@@ -1,0 +1,26 @@
+"""Fixtures of the rollback checklist: the plan, read from the cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from gonogo.rollback import RollbackPlan
+from gonogo.settings import Settings
+
+
+@pytest.fixture
+def rollback_plan(
+    target: Any, environment: str, kube: Any, gonogo_settings: Settings
+) -> RollbackPlan:
+    """Every Deployment now running the release, in reverse dependency order,
+    with the revision that ran the previous release (only ``--service`` when given)."""
+    from gonogo.probes.rollback_k8s import build_plan
+
+    if target.previous_release is None:
+        pytest.fail(f"{target.source} names no previous_release to roll back to", pytrace=False)
+    plan = build_plan(kube, target, environment, target.name)
+    if gonogo_settings.service:
+        service = target.service(gonogo_settings.service)
+        plan.steps = [s for s in plan.steps if s.service == service.name]
+    return plan

@@ -1,0 +1,221 @@
+"""The rollback checklist, run for real with ``--execute`` (a server-side dry
+run without it): pause, undo to the revision that ran the previous release,
+verify, restore configuration from the pre-deployment backup, prove stable.
+Every item is harmless when run again: there is then nothing left to undo."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gonogo.evidence import Evidence
+from gonogo.rollback import RollbackPlan
+from gonogo.settings import Settings
+
+STABILITY_REQUESTS = 20
+"""Requests per service in the stability window."""
+
+
+def _steps_rows(steps: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "deployment": s.deployment,
+            "from_revision": s.from_revision,
+            "to_revision": s.to_revision,
+            "result": s.result,
+            "seconds": round(s.duration_s, 1),
+        }
+        for s in steps
+    ]
+
+
+def _on_release(target: Any, environment: str, cluster: Any, release: str) -> list[str]:
+    found = []
+    for service in target.release_services():
+        deployment = cluster.deployment(service.deployment_name)
+        if deployment.image_tag(service.container) == release:
+            found.append(service.name)
+    return found
+
+
+@pytest.mark.mutating
+@pytest.mark.item("Stop current deployment")
+def test_stop_current_deployment(
+    rollback_plan: RollbackPlan,
+    patcher: Any,
+    namespace: str,
+    dry_run: bool,
+    kube: Any,
+    evidence: Evidence,
+) -> None:
+    evidence.note("plan", rollback_plan.render())
+    rows = []
+    for step in rollback_plan.steps:
+        obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": step.deployment}}
+        answer = patcher.patch(obj, namespace, {"spec": {"paused": True}})
+        rows.append({"deployment": step.deployment, "paused": answer["spec"].get("paused")})
+    evidence.table("paused" if not dry_run else "would pause", rows)
+    not_paused = [r["deployment"] for r in rows if not r["paused"]]
+    assert not not_paused, f"rollouts not paused: {', '.join(not_paused)}"
+
+
+@pytest.mark.mutating
+@pytest.mark.item("Rollback to previous version")
+def test_rollback_to_previous_version(
+    rollback_plan: RollbackPlan,
+    target: Any,
+    environment: str,
+    kube: Any,
+    dry_run: bool,
+    rollout_progress: Any,
+    evidence: Evidence,
+) -> None:
+    from gonogo.probes.rollback_k8s import RollbackExecutor
+
+    executor = RollbackExecutor(
+        kube, target, environment, dry_run=dry_run, progress=rollout_progress
+    )
+    steps = executor.run(rollback_plan)
+    evidence.note("plan", rollback_plan.render())
+    evidence.table("rollback steps", _steps_rows(steps))
+    failed = [f"deployment/{s.deployment}: {s.result}" for s in steps if not s.ok]
+    assert not failed, "rollback incomplete: " + "; ".join(failed)
+
+
+@pytest.mark.item("Verify rollback success")
+def test_verify_rollback_success(
+    target: Any,
+    environment: str,
+    cluster: Any,
+    dry_run: bool,
+    gonogo_settings: Settings,
+    evidence: Evidence,
+) -> None:
+    from gonogo.probes.rollback_k8s import check_health
+
+    services = target.release_services()
+    if gonogo_settings.service:
+        services = [target.service(gonogo_settings.service)]
+    expected = None if dry_run else target.previous_release
+    rows, problems = [], []
+    for service in services:
+        deployment = cluster.deployment(service.deployment_name)
+        problem = check_health(target, environment, service, expected, 30.0)
+        tag = deployment.image_tag(service.container)
+        rows.append(
+            {
+                "service": service.name,
+                "image_tag": tag,
+                "available": deployment.is_available,
+                "health": problem or "ok",
+            }
+        )
+        if problem:
+            problems.append(f"{service.name}: {problem}")
+        if expected and tag != expected:
+            problems.append(f"{service.name} runs {tag}, not {expected}")
+        if not deployment.is_available:
+            problems.append(f"deployment/{service.deployment_name} is not Available")
+    evidence.table("services", rows)
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.mutating
+@pytest.mark.item("Rollback all services in reverse dependency order")
+def test_rollback_all_in_reverse_order(
+    target: Any,
+    environment: str,
+    kube: Any,
+    dry_run: bool,
+    cluster: Any,
+    rollout_progress: Any,
+    evidence: Evidence,
+) -> None:
+    from gonogo.probes.rollback_k8s import RollbackExecutor, build_plan
+
+    plan = build_plan(kube, target, environment, target.name)
+    order = [s.name for s in target.reverse_dependency_order()]
+    positions = [order.index(s.service) for s in plan.steps]
+    evidence.note("plan", plan.render())
+    assert positions == sorted(positions), "plan is not in reverse dependency order"
+    steps = RollbackExecutor(
+        kube, target, environment, dry_run=dry_run, progress=rollout_progress
+    ).run(plan)
+    evidence.table("rollback steps", _steps_rows(steps))
+    failed = [f"deployment/{s.deployment}: {s.result}" for s in steps if not s.ok]
+    assert not failed, "rollback incomplete: " + "; ".join(failed)
+    if not dry_run:
+        cluster.invalidate()
+        left = _on_release(target, environment, cluster, target.release)
+        assert not left, f"still on {target.release} after the rollback: {', '.join(left)}"
+
+
+@pytest.mark.mutating
+@pytest.mark.item("Restore previous configuration")
+def test_restore_previous_configuration(
+    kube: Any, backups_dir: Path, namespace: str, dry_run: bool, evidence: Evidence
+) -> None:
+    from gonogo.probes import apply, backup, changes
+
+    directory = backups_dir
+    newest = backup.newest(directory)
+    assert newest is not None, (
+        f"no pre-deployment backup in {directory}; the deploy's 'Backup current state' writes one"
+    )
+    saved = backup.read(newest)
+    config = [
+        backup.restorable(o)
+        for o in saved.objects
+        if o.get("kind") == "ConfigMap"
+        and not backup.owned(o)
+        and o["metadata"]["name"] != "kube-root-ca.crt"
+    ]
+    evidence.note("backup", str(newest))
+    mapper = apply.ResourceMapper(kube)
+    rows, unequal = [], []
+    for obj in config:
+        result, returned = apply.apply_object(kube, obj, namespace, dry_run=dry_run, mapper=mapper)
+        differs = changes.contains(returned, {"data": obj.get("data") or {}})
+        rows.append({**result.row(), "equal": not differs})
+        if differs:
+            unequal.append(f"ConfigMap {result.name}: {', '.join(differs[:5])}")
+    evidence.table("restored configuration", rows)
+    assert config, f"{newest} holds no ConfigMap to restore"
+    assert not unequal, "configuration differs from the backup: " + "; ".join(unequal)
+
+
+@pytest.mark.item("Verify system stability")
+def test_verify_system_stability(
+    target: Any, environment: str, env_policy: Any, cluster: Any, evidence: Evidence
+) -> None:
+    from gonogo.probes.http import HttpRequest, probe
+
+    services = [s for s in target.services_in_dependency_order() if s.health_path]
+    unavailable = [d.name for d in cluster.deployments() if not d.is_available]
+    requests = [
+        HttpRequest(s.name, url, timeout=5.0)
+        for _ in range(STABILITY_REQUESTS)
+        for s in services
+        if (url := target.health_url(s, environment))
+    ]
+    started = time.monotonic()
+    results = probe(requests, concurrency=8)
+    window = time.monotonic() - started
+    errors = [r for r in results if not r.ok]
+    rate = len(errors) / len(results) if results else 1.0
+    limit = env_policy.rollback.error_rate_max
+    mean = sum(r.elapsed_s for r in results) / len(results) if results else 0.0
+    evidence.measure("error_rate", rate, limit=limit)
+    evidence.measure("mean_response_s", mean, limit=env_policy.rollback.mean_response_max_s)
+    evidence.note(
+        "window", f"{len(results)} requests to {len(services)} services in {window:.1f} s"
+    )
+    assert not unavailable, f"Deployments not Available: {', '.join(unavailable)}"
+    assert results, "no service has a health endpoint to measure"
+    if limit is not None:
+        assert rate <= limit, (
+            f"error rate {rate:.1%} > {limit:.0%} over {len(results)} requests; "
+            f"first errors: {'; '.join(r.summary() for r in errors[:3])}"
+        )

@@ -1,0 +1,125 @@
+"""A fresh copy of the sandbox's demo system in a namespace of its own.
+
+End-to-end tests that deploy, roll back or break things use this instead of
+the shared ``sophia`` namespace: ``demo_system(...)`` creates a namespace,
+applies the sandbox's demo manifests there at v1.0.0 (with the sandbox's own
+``gonogo.sandbox.manifests`` functions), waits until every Deployment is
+Available and writes a copy of ``targets/sandbox.yaml`` pointed at it. The
+namespace is deleted on the way out.
+
+    from tests.e2e.demo_system import demo_system
+
+    with demo_system(tmp_path, "deploy", overrides={"release": "v9.9.9"}) as demo:
+        run_pytest("--target", str(demo.target_file), ...)
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from gonogo.sandbox import cluster, manifests
+from gonogo.sandbox.config import SandboxConfig
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+REPO = Path(__file__).resolve().parents[2]
+SANDBOX_TARGET = REPO / "targets" / "sandbox.yaml"
+AVAILABLE_TIMEOUT_S = 180.0
+
+_PATH_KEYS = ("manifests_dir", "secrets_dir")
+
+
+@dataclass(frozen=True)
+class DemoSystem:
+    namespace: str
+    target_file: Path
+    manifests_dir: Path
+    base_url: str
+    cfg: SandboxConfig
+
+    def api(self) -> k8s.ApiClient:
+        """A kubernetes client for the sandbox (close it, or use ``with``)."""
+        return k8s_config.new_client_from_config(
+            config_file=str(self.cfg.kubeconfig), context=self.cfg.kube_context
+        )
+
+
+def _absolute(value: str, base: Path) -> str:
+    if value.startswith(("/", "~", "$")):
+        return value
+    return str((base / value).resolve())
+
+
+def target_copy(
+    namespace: str, directory: Path, cfg: SandboxConfig, overrides: dict[str, Any] | None = None
+) -> Path:
+    """``targets/sandbox.yaml`` pointed at ``namespace``, with relative paths made
+    absolute, deep-merged with ``overrides``, written to ``directory``."""
+    data = yaml.safe_load(SANDBOX_TARGET.read_text())
+    base = SANDBOX_TARGET.parent
+    for key in _PATH_KEYS:
+        if key in data:
+            data[key] = _absolute(data[key], base)
+    if "release_notes" in data and "path" in data["release_notes"]:
+        data["release_notes"]["path"] = _absolute(data["release_notes"]["path"], base)
+    if "security_scan" in data:
+        data["security_scan"]["report"] = _absolute(data["security_scan"]["report"], base)
+    data["namespaces"]["production"] = namespace
+    data["environments"]["production"]["base_url"] = f"{cfg.url('demo')}/_ns/{namespace}"
+    _merge(data, overrides or {})
+    path = directory / f"target-{namespace}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
+
+
+def manifests_copy(directory: Path) -> Path:
+    """A writable copy of ``sandbox/manifests`` for tests that break one file."""
+    out = directory / "manifests"
+    shutil.copytree(REPO / "sandbox" / "manifests", out)
+    return out
+
+
+@contextmanager
+def demo_system(
+    directory: Path,
+    name: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    cfg: SandboxConfig | None = None,
+) -> Iterator[DemoSystem]:
+    """The demo system at v1.0.0 in a fresh namespace ``e2e-<name>-<random>``."""
+    cfg = cfg or SandboxConfig()
+    namespace = f"e2e-{name}-{secrets.token_hex(3)}"[:63]
+    bin_path = cluster.bin_dir()
+    try:
+        manifests.apply(cfg, bin_path, REPO, namespace)
+        manifests.wait_available(cfg, bin_path, namespace, AVAILABLE_TIMEOUT_S)
+        target_file = target_copy(namespace, directory, cfg, overrides)
+        loaded = yaml.safe_load(target_file.read_text())
+        yield DemoSystem(
+            namespace,
+            target_file,
+            Path(loaded["manifests_dir"]),
+            loaded["environments"]["production"]["base_url"],
+            cfg,
+        )
+    finally:
+        cluster.kubectl(
+            cfg, bin_path, "delete", "namespace", namespace, "--wait=false", "--ignore-not-found"
+        )

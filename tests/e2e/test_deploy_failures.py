@@ -1,0 +1,60 @@
+"""Deploys that must stop: an image tag missing from the registry stops at
+Phase 2 before anything changes; a Deployment that can never become
+available stops at its phase, and ``--rollback=auto`` returns every changed
+Deployment to v1.0.0 in reverse dependency order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.demo_system import demo_system, manifests_copy
+from tests.e2e.test_deploy_and_rollback import RELEASE_SERVICES, run_suite, versions
+
+
+def test_missing_image_tag_is_no_go_at_phase_2(sandbox_running: object, tmp_path: Path) -> None:
+    with demo_system(tmp_path, "missing", overrides={"release": "v9.9.9"}) as demo:
+        before = versions(demo)
+        result = run_suite(demo, tmp_path / "reports", "-m", "deploy", "--execute")
+        assert result.returncode == 1, result.stdout[-3000:]
+        assert "NO-GO — Phase 2 (T-20) failed" in result.stdout
+        assert "sophia-mcp-research:v9.9.9: manifest unknown" in result.stdout
+        assert "blocked by Phase 2 (T-20)" in result.stdout
+        assert versions(demo) == before
+
+
+def test_unavailable_deployment_is_rolled_back_in_reverse_order(
+    sandbox_running: object, tmp_path: Path
+) -> None:
+    broken = manifests_copy(tmp_path)
+    path = broken / "sophia-dashboard.yaml"
+    docs = list(yaml.safe_load_all(path.read_text()))
+    for doc in docs:
+        if doc and doc["kind"] == "Deployment":
+            doc["spec"]["progressDeadlineSeconds"] = 10
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            impossible = {"cpu": "500", "memory": "1Ti"}
+            container["resources"] = {"requests": impossible, "limits": impossible}
+    path.write_text(yaml.safe_dump_all(docs))
+    with demo_system(tmp_path, "broken", overrides={"manifests_dir": str(broken)}) as demo:
+        result = run_suite(
+            demo, tmp_path / "reports", "-m", "deploy", "--execute", "--rollback=auto"
+        )
+        out = result.stdout
+        assert result.returncode == 1, out[-3000:]
+        assert "NO-GO — Phase 5 (T-5) failed" in out
+        assert "ProgressDeadlineExceeded" in out, out[-5000:]
+        order = [
+            line.split(":")[0].strip()
+            for line in out.splitlines()
+            if line.strip().startswith("deployment/") and "revision" in line
+        ]
+        assert order[:2] == ["deployment/sophia-business", "deployment/sophia-dashboard"], out[
+            -3000:
+        ]
+        assert order.index("deployment/mcp-agents") < order.index("deployment/redis")
+        assert "rolled back" in out
+        now = versions(demo)
+        tags = {name: now[name][0] for name in RELEASE_SERVICES}
+        assert set(tags.values()) == {"v1.0.0"}, tags
