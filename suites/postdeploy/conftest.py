@@ -1,0 +1,94 @@
+"""Fixtures of the post-deployment checks: the services' HTTP side, Redis and
+the monitoring clients, each bounded in time and closed after the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from gonogo.probes.http import HttpRequest, HttpResult, probe
+
+HEALTH_SAMPLES = 3
+"""Health requests per service. A service is healthy when most of them answer
+OK: one unlucky request must not fail the gate (error rates are judged by the
+load and performance-metrics checks, on many requests), a down service fails
+them all."""
+
+
+class HealthRound:
+    """Every service's health endpoint, probed ``HEALTH_SAMPLES`` times, concurrently."""
+
+    def __init__(self, target: Any, environment: str) -> None:
+        self.services = [s for s in target.services_in_dependency_order() if s.health_path]
+        requests = [
+            HttpRequest(name=s.name, url=target.health_url(s, environment), timeout=5.0)
+            for s in self.services
+            for _ in range(HEALTH_SAMPLES)
+        ]
+        self.results: dict[str, list[HttpResult]] = {}
+        for result in probe(requests, deadline=30.0):
+            self.results.setdefault(result.name, []).append(result)
+
+    @staticmethod
+    def healthy(result: HttpResult) -> bool:
+        body = result.json if isinstance(result.json, dict) else {}
+        return result.ok and body.get("status", "ok") in ("ok", "healthy", "pass", "UP", "up")
+
+    def verdict(self, name: str) -> tuple[bool, HttpResult]:
+        """(healthy by majority, the most telling answer: a bad one when there is one)."""
+        answers = self.results.get(name, [])
+        good = [r for r in answers if self.healthy(r)]
+        bad = [r for r in answers if not self.healthy(r)]
+        return len(good) > len(answers) / 2, (bad or good)[0]
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for service in self.services:
+            answers = self.results.get(service.name, [])
+            ok, shown = self.verdict(service.name)
+            body = shown.json if isinstance(shown.json, dict) else {}
+            rows.append(
+                {
+                    "service": service.name,
+                    "healthy": ok,
+                    "answers": ", ".join(str(r.status or r.error) for r in answers),
+                    "version": body.get("version"),
+                    "redis": (body.get("dependencies") or {}).get("redis"),
+                    "ms": round(max((r.elapsed_s for r in answers), default=0) * 1000),
+                }
+            )
+        return rows
+
+
+@pytest.fixture(scope="session")
+def health_round_factory(target: Any, environment: str) -> Any:
+    """A fresh health round on each call (the phases are minutes apart)."""
+    return lambda: HealthRound(target, environment)
+
+
+def dashboard_service(target: Any) -> Any | None:
+    """The service that serves the UI: the first whose name says dashboard."""
+    return next((s for s in target.services if "dashboard" in s.name), None)
+
+
+def external_requests(target: Any, environment: str) -> tuple[list[Any], list[HttpRequest]]:
+    """One authenticated request per external API the target lists, to the
+    endpoint the API documents (see gonogo.probes.external). A token the target
+    references but the environment does not hold fails the check by name."""
+    from gonogo.probes.external import requests_for
+
+    absent = target.environment(environment).absent
+    apis = [a for a in target.external_apis if a.name not in absent]
+    requests = []
+    for api in apis:
+        token = None
+        if api.token is not None:
+            token = api.token.resolve_env()
+            if token is None:
+                pytest.fail(
+                    f"{api.name}: its token comes from {api.token.describe()}, which is not "
+                    "set; export it",
+                    pytrace=False,
+                )
+        requests.append(requests_for(api, environment, token)[1])
+    return apis, requests

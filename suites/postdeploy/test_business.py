@@ -1,0 +1,224 @@
+"""Business validation (T+60): critical workflows, the dashboard in a real
+browser, data consistency across the release, external integrations, and the
+services' error ratio and latency as Prometheus measured them."""
+
+from __future__ import annotations
+
+import base64
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gonogo.errors import ProbeError
+from gonogo.probes import consistency
+from gonogo.probes.browser import check_page
+from gonogo.probes.external import endpoint
+from gonogo.probes.http import probe
+from gonogo.probes.promql import Prometheus, error_ratio_query, mean_query, p95_query
+from gonogo.probes.workflows import run_workflow
+from gonogo.target import dotted_get
+
+from suites.postdeploy.conftest import dashboard_service, external_requests
+
+METRICS_WINDOW = "5m"
+"""The window Prometheus' rates are taken over for "Performance metrics"."""
+DASHBOARD_ELEMENTS = [
+    "#dashboard-title",
+    "#release-version",
+    "#overall-status",
+    "#service-status",
+    "#service-rows tr",
+]
+
+
+@pytest.mark.item("User workflows", stage="postdeploy")
+def test_user_workflow(
+    target: Any, environment: str, evidence: Any, critical_workflow: Any, workflow_variables: Any
+):
+    outcome = run_workflow(
+        critical_workflow, target.base_url_for(environment), variables=workflow_variables
+    )
+    evidence.table(f"workflow {critical_workflow.name}", [s.row() for s in outcome.steps])
+    assert outcome.ok, outcome.message()
+
+
+@pytest.mark.item("Dashboard functionality", stage="postdeploy")
+def test_dashboard(
+    target: Any, environment: str, evidence: Any, tmp_path_factory: pytest.TempPathFactory
+):
+    service = dashboard_service(target)
+    if service is None:
+        pytest.skip(f"{target.source} has no dashboard service (a service named *dashboard*)")
+    url = f"{target.base_url_for(environment)}/{service.deployment_name}/"
+    shot = tmp_path_factory.mktemp("dashboard") / "dashboard.png"
+    try:
+        page = check_page(
+            url,
+            selectors=DASHBOARD_ELEMENTS,
+            screenshot=shot,
+            wait_for='#overall-status:not([data-state="checking"])',
+        )
+    except ProbeError as e:
+        pytest.fail(f"dashboard at {url}: {e}", pytrace=False)
+    if page.screenshot and Path(page.screenshot).exists():
+        evidence.attach(
+            "dashboard screenshot",
+            base64.b64encode(Path(page.screenshot).read_bytes()).decode(),
+            mime="image/png",
+        )
+    evidence.data(
+        "dashboard",
+        {
+            "url": url,
+            "status": page.status,
+            "title": page.title,
+            "elements": page.texts,
+            "console_errors": page.console_errors,
+        },
+    )
+    problems = page.problems()
+    shown = page.texts.get("#release-version")
+    if shown is not None and shown != target.release:
+        problems.append(f"shows release {shown!r}, expected {target.release!r}")
+    overall = page.texts.get("#overall-status")
+    if overall is not None and overall != "healthy":
+        problems.append(f"overall status is {overall!r}")
+    assert not problems, f"dashboard at {url}: {'; '.join(problems)}; see the screenshot"
+
+
+@pytest.mark.item("Data consistency", stage="postdeploy")
+def test_data_consistency(
+    target: Any, environment: str, evidence: Any, gonogo_settings: Any, redis_client: Any
+):
+    keys = list(target.redis.consistency_keys)
+    if not keys:
+        pytest.skip(f"{target.source} lists no redis.consistency_keys")
+    path = consistency.record_path(gonogo_settings.reports_dir, target.name, environment)
+    try:
+        record = consistency.read_record(path)
+    except ProbeError as e:
+        pytest.fail(str(e), pytrace=False)
+    now = consistency.snapshot(redis_client, keys)
+    before = record["keys"]
+    evidence.table(
+        "consistency keys",
+        [
+            {
+                "key": k,
+                "before": (before.get(k) or {}).get("sha256", "absent")[:16],
+                "now": (now[k] or {}).get("sha256", "absent")[:16],
+            }
+            for k in keys
+        ],
+    )
+    evidence.note(
+        "record", f"{path} (recorded {record.get('recorded_at')} for {record.get('release')})"
+    )
+    problems = consistency.compare(before, now)
+    assert not problems, (
+        f"data changed across the release: {'; '.join(problems)}; restore from the backup "
+        "taken before the deployment"
+    )
+
+
+@pytest.mark.item("External integrations", stage="postdeploy")
+def test_external_integrations(
+    target: Any, environment: str, evidence: Any, health_round_factory: Any
+):
+    apis, requests = external_requests(target, environment)
+    results = probe(requests, deadline=30.0)
+    health = health_round_factory()
+    problems, rows = [], []
+    for api, result in zip(apis, results, strict=True):
+        _, field = endpoint(api)
+        answered = result.ok and (field is None or _has(result.json, field))
+        if not answered:
+            detail = result.summary() if not result.ok else f"answer lacks {field!r}"
+            problems.append(f"{api.name}: {detail}")
+        users = []
+        for name in api.used_by:
+            ok, shown = health.verdict(name)
+            users.append(f"{name} {'ok' if ok else 'unhealthy'}")
+            if not ok:
+                problems.append(f"{api.name}: its service {name} is unhealthy ({shown.summary()})")
+        rows.append(
+            {
+                "api": api.name,
+                "status": result.status,
+                "documented answer": answered,
+                "services": ", ".join(users),
+            }
+        )
+    evidence.table("integrations", rows)
+    assert not problems, f"integrations not functional: {'; '.join(problems)}"
+
+
+def _has(body: Any, field: str) -> bool:
+    try:
+        dotted_get(body, field)
+    except LookupError:
+        return False
+    return True
+
+
+@pytest.mark.item("Performance metrics", stage="postdeploy")
+def test_performance_metrics(target: Any, environment: str, env_policy: Any, evidence: Any):
+    if target.is_absent("prometheus", environment):
+        pytest.skip(f"Prometheus is absent from {environment} in {target.source}")
+    namespace = target.namespace_for(environment)
+    criteria = env_policy.rollback
+    baseline = env_policy.load_profiles.get("baseline")
+    thresholds = baseline.thresholds if baseline else None
+    error_max = (
+        criteria.error_rate_max
+        if criteria.error_rate_max is not None
+        else (thresholds.error_rate_max if thresholds else None)
+    )
+    mean_max = (
+        criteria.mean_response_max_s
+        if criteria.mean_response_max_s is not None
+        else (thresholds.mean_ms_max / 1000 if thresholds and thresholds.mean_ms_max else None)
+    )
+    p95_max_s = thresholds.p95_ms_max / 1000 if thresholds and thresholds.p95_ms_max else None
+    queries = {
+        "error_rate": error_ratio_query(namespace, METRICS_WINDOW),
+        "mean_response_s": mean_query(namespace, METRICS_WINDOW),
+        "p95_s": p95_query(namespace, METRICS_WINDOW),
+    }
+    for name, expr in queries.items():
+        evidence.note(f"PromQL {name}", expr)
+    with Prometheus(target.monitoring.prometheus, timeout_s=target.monitoring.timeout_s) as prom:
+        measured = {name: prom.by_label(expr) for name, expr in queries.items()}
+    limits = {"error_rate": error_max, "mean_response_s": mean_max, "p95_s": p95_max_s}
+    rows, problems = [], []
+    for service in (s.deployment_name for s in target.services if s.health_path):
+        row: dict[str, Any] = {"service": service}
+        for name, values in measured.items():
+            value = values.get(service)
+            if value is None or math.isnan(value):
+                row[name] = "no traffic"
+                continue
+            row[name] = round(value, 4)
+            limit = limits[name]
+            evidence.measure(
+                name,
+                round(value, 4),
+                limit=limit,
+                service=service,
+                unit="" if name == "error_rate" else "s",
+            )
+            if limit is not None and value > limit:
+                problems.append(_sentence(name, service, value, limit))
+        rows.append(row)
+    evidence.table(f"per service over the last {METRICS_WINDOW}", rows)
+    assert not problems, (
+        f"over the last {METRICS_WINDOW}: {'; '.join(problems)}; see the services' dashboards"
+    )
+
+
+def _sentence(name: str, service: str, value: float, limit: float) -> str:
+    if name == "error_rate":
+        return f"error rate {value:.1%} > {limit:.1%} for {service}"
+    words = "mean response" if name == "mean_response_s" else "p95 latency"
+    return f"{words} {value:.2f} s > {limit:.2f} s for {service}"

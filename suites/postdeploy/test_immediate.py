@@ -1,0 +1,80 @@
+"""Immediate validation (T+10): every service healthy, Redis reachable from
+here and from each service, external APIs reachable."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from gonogo.probes.http import probe
+
+from suites.postdeploy.conftest import external_requests
+
+
+@pytest.mark.item("Service health checks", stage="postdeploy")
+def test_service_health(target: Any, environment: str, evidence: Any, health_round_factory: Any):
+    health = health_round_factory()
+    rows = health.rows()
+    evidence.table("health", rows)
+    unhealthy = [health.verdict(r["service"])[1].summary() for r in rows if not r["healthy"]]
+    assert health.services, f"no service in {target.source} has a health_path"
+    assert not unhealthy, (
+        f"{len(unhealthy)} of {len(rows)} services unhealthy: {'; '.join(unhealthy)}; "
+        f"see their logs and kubectl get pods -n {target.namespace_for(environment)}"
+    )
+
+
+@pytest.mark.item("Database connectivity", stage="postdeploy")
+def test_database_connectivity(
+    target: Any, environment: str, evidence: Any, redis_client: Any, health_round_factory: Any
+):
+    key = f"{target.redis.key_prefix}postdeploy:roundtrip:{uuid.uuid4().hex[:12]}"
+    value = uuid.uuid4().hex
+    redis_client.set(key, value, ex=60)
+    read_back = redis_client.get(key)
+    removed = redis_client.delete(key)
+    gone = redis_client.exists(key) == 0
+    evidence.data(
+        "redis round trip",
+        {"key": key, "read_back_equal": read_back == value, "deleted": removed, "gone": gone},
+    )
+    assert read_back == value and removed == 1 and gone, (
+        f"Redis round trip under {target.redis.key_prefix!r} failed: read back "
+        f"{'the value' if read_back == value else repr(read_back)}, deleted {removed}, "
+        f"gone {gone}; check the server's memory policy and ACLs"
+    )
+
+    health = health_round_factory()
+    rows = [
+        {"service": r["service"], "redis": r["redis"]}
+        for r in health.rows()
+        if r["redis"] is not None
+    ]
+    evidence.table("redis as each service sees it", rows)
+    broken = [f"{r['service']} reports redis {r['redis']!r}" for r in rows if r["redis"] != "ok"]
+    assert not broken, f"services cannot use Redis: {'; '.join(broken)}; check REDIS_HOST/PORT"
+
+
+@pytest.mark.item("External API connectivity", stage="postdeploy")
+def test_external_api_connectivity(target: Any, environment: str, evidence: Any):
+    apis, requests = external_requests(target, environment)
+    results = probe(requests, deadline=30.0)
+    evidence.table(
+        "external APIs",
+        [
+            {
+                "api": api.name,
+                "url": r.url,
+                "status": r.status,
+                "error": r.error,
+                "ms": round(r.elapsed_s * 1000),
+            }
+            for api, r in zip(apis, results, strict=True)
+        ],
+    )
+    failed = [r.summary() for r in results if not r.ok]
+    assert not failed, (
+        f"external APIs unreachable: {'; '.join(failed)}; check egress, DNS and the tokens "
+        "the target references"
+    )

@@ -1,0 +1,228 @@
+"""Post-deployment validation against the sandbox, each scenario in a fresh
+namespace holding the demo system (``tests/e2e/demo_system.py``).
+
+The release is put in place with kubectl (every image to v1.1.0, as the
+deploy stage does) so these tests exercise the post-deploy checks and the
+rollback hook; the deploy stage has its own end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from gonogo.probes import consistency
+from gonogo.probes.redis import connect
+from gonogo.sandbox import cluster
+
+from tests.e2e.demo_system import REPO, DemoSystem, demo_system
+
+TOKENS = {
+    "GONOGO_SANDBOX_GITHUB_TOKEN": "sandbox-github-token",
+    "GONOGO_SANDBOX_HUBSPOT_TOKEN": "sandbox-hubspot-token",
+}
+FAULTY = "mcp-context"
+
+
+def _target(demo: DemoSystem) -> dict[str, Any]:
+    return yaml.safe_load(demo.target_file.read_text())
+
+
+def _kubectl(demo: DemoSystem, *args: str, timeout: float = 120.0) -> str:
+    done = cluster.kubectl(
+        demo.cfg, cluster.bin_dir(), *args, "-n", demo.namespace, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _versions(demo: DemoSystem) -> dict[str, str]:
+    data = _target(demo)
+    found = {}
+    with httpx.Client(timeout=5) as client:
+        for service in data["services"]:
+            if service.get("version_path"):
+                body = client.get(demo.base_url + service["version_path"]).json()
+                found[service["name"]] = body.get("version")
+    return found
+
+
+def _wait_versions(demo: DemoSystem, release: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        versions = _versions(demo)
+        if set(versions.values()) == {release}:
+            return
+        assert time.monotonic() < deadline, f"not all at {release}: {versions}"
+        time.sleep(1)
+
+
+def _deploy(demo: DemoSystem, release: str) -> None:
+    data = _target(demo)
+    prefix = data["registry"]["repository_prefix"]
+    for service in data["services"]:
+        deployment = service.get("deployment", service["name"])
+        _kubectl(
+            demo,
+            "set",
+            "image",
+            f"deployment/{deployment}",
+            f"*={prefix}/{service['image']}:{release}",
+        )
+    for service in data["services"]:
+        _kubectl(
+            demo,
+            "rollout",
+            "status",
+            f"deployment/{service['name']}",
+            "--timeout=120s",
+            timeout=130,
+        )
+    _wait_versions(demo, release)
+
+
+def _fault(demo: DemoSystem, service: str, annotation: str, value: str) -> None:
+    patch = {"spec": {"template": {"metadata": {"annotations": {annotation: value}}}}}
+    _kubectl(demo, "patch", f"deployment/{service}", "--type", "merge", "-p", json.dumps(patch))
+    _kubectl(demo, "rollout", "status", f"deployment/{service}", "--timeout=120s", timeout=130)
+
+
+def _record_consistency(demo: DemoSystem, reports: Path) -> list[str]:
+    """What the pre-deploy run records: the consistency keys' checksums."""
+    data = _target(demo)
+    keys = data["redis"]["consistency_keys"]
+    with connect(data["redis"]["url"], timeout=2) as client:
+        for key in keys:
+            if not client.exists(key):
+                client.set(key, json.dumps({"seeded": key}))
+        snapshot = consistency.snapshot(client, keys)
+    consistency.write_record(
+        consistency.record_path(reports, data["name"], "production"),
+        target=data["name"],
+        environment="production",
+        release=data["release"],
+        keys=snapshot,
+    )
+    return keys
+
+
+def _gonogo(
+    demo: DemoSystem, cwd: Path, *args: str, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **TOKENS}
+    env.pop("PYTHONWARNINGS", None)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(REPO / "suites"),
+            "-p",
+            "no:cacheprovider",
+            "--target",
+            str(demo.target_file),
+            "--env",
+            "production",
+            "--reports-dir",
+            str(cwd / "reports"),
+            "-rA",
+            *args,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _verdict(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.startswith(("GO", "NO-GO"))]
+    assert lines, output[-3000:]
+    return lines[-1]
+
+
+def test_healthy_release_is_go_with_load_figures(tmp_path: Path) -> None:
+    with demo_system(tmp_path, "pd-go") as demo:
+        _deploy(demo, "v1.1.0")
+        _record_consistency(demo, tmp_path / "reports")
+
+        done = _gonogo(demo, tmp_path, "-m", "postdeploy")
+
+        assert done.returncode == 0, done.stdout[-4000:]
+        assert _verdict(done.stdout).startswith("GO"), done.stdout[-3000:]
+        assert "load t=" in done.stdout  # the live line
+        results = sorted(
+            (tmp_path / "reports" / "load").glob("load-v1.1.0-production-baseline-*.json")
+        )
+        assert results, "no load result written"
+        figures = json.loads(results[-1].read_text())
+        assert figures["requests"] > 0 and figures["error_rate"] <= 0.05
+        assert figures["history"]
+
+
+def test_distributed_load_gives_one_aggregated_result(tmp_path: Path) -> None:
+    with demo_system(tmp_path, "pd-workers") as demo:
+        done = _gonogo(
+            demo, tmp_path, "-m", "postdeploy", "-k", "load_baseline", "--load-workers", "2"
+        )
+        assert "x2 workers" in done.stdout, done.stdout[-3000:]
+        results = list((tmp_path / "reports" / "load").glob("load-*-baseline-*.json"))
+        assert len(results) == 1
+        assert json.loads(results[0].read_text())["requests"] > 0
+
+
+def test_deleted_consistency_key_fails_data_consistency_naming_it(tmp_path: Path) -> None:
+    with demo_system(tmp_path, "pd-data") as demo:
+        keys = _record_consistency(demo, tmp_path / "reports")
+        data = _target(demo)
+        lost = keys[0]
+        with connect(data["redis"]["url"], timeout=2) as client:
+            saved = client.get(lost)
+            client.delete(lost)
+            try:
+                done = _gonogo(demo, tmp_path, "-m", "postdeploy", "-k", "data_consistency")
+            finally:
+                client.set(lost, saved or json.dumps({"seeded": lost}))
+        assert done.returncode == 1, done.stdout[-3000:]
+        assert f"{lost}: lost" in done.stdout
+        assert "Data consistency" in _verdict(done.stdout) or "Business Validation" in _verdict(
+            done.stdout
+        )
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value", "criterion"),
+    [
+        ("sandbox.gonogo.dev/error-rate", "0.2", "error rate"),
+        ("sandbox.gonogo.dev/latency", "3", "mean response"),
+    ],
+    ids=["errors-20pct", "latency-3s"],
+)
+def test_fault_trips_the_criterion_and_rolls_back(
+    tmp_path: Path, annotation: str, value: str, criterion: str
+) -> None:
+    with demo_system(tmp_path, "pd-fault") as demo:
+        _deploy(demo, "v1.1.0")
+        _fault(demo, FAULTY, annotation, value)
+        _record_consistency(demo, tmp_path / "reports")
+
+        done = _gonogo(demo, tmp_path, "-m", "postdeploy", "--execute", "--rollback=auto")
+
+        verdict = _verdict(done.stdout)
+        assert done.returncode == 1, done.stdout[-4000:]
+        assert verdict.startswith("NO-GO"), verdict
+        assert "Extended Validation (T+30)" in verdict or "Business Validation" in verdict, verdict
+        assert f"{criterion} for {FAULTY}" in done.stdout, done.stdout[-4000:]
+        _wait_versions(demo, "v1.0.0")
+        with httpx.Client(timeout=10) as client:
+            codes = [client.get(f"{demo.base_url}/{FAULTY}/health").status_code for _ in range(40)]
+        assert codes.count(200) / len(codes) >= 0.95, codes
