@@ -41,7 +41,15 @@ from gonogo.settings import SETTINGS_KEY, Settings, add_options, get_settings
 from gonogo.signoffs import SignOff, find_signoff, load_signoffs
 from gonogo.verdict import SIGNOFF_PROPERTY, VerdictCollector
 
-pytest_plugins = ["gonogo.fixtures", "gonogo.probe_fixtures"]
+pytest_plugins = [
+    "gonogo.fixtures",
+    "gonogo.probe_fixtures",
+    "gonogo.k8s_rollback",
+    "gonogo.notifications",
+    "gonogo.fixtures_deploy",
+    "gonogo.fixtures_load",
+    "gonogo.fixtures_predeploy",
+]
 
 CHECKLIST_KEY = pytest.StashKey[Checklist | None]()
 TARGETS_KEY = pytest.StashKey[dict[str, Any]]()

@@ -9,6 +9,7 @@ for runs that do not use it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -63,3 +64,40 @@ def cluster(
     yield snapshot
     if request.node.get_closest_marker("mutating") is not None:
         snapshot.invalidate()
+
+
+@pytest.fixture(scope="session")
+def backups_dir(target: Any, gonogo_settings: Settings) -> Path:
+    """Where pre-deployment backups are written and read: the target's
+    ``backups_dir``, else ``<reports dir>/backups``."""
+    return Path(target.backups_dir or gonogo_settings.reports_dir / "backups")
+
+
+@pytest.fixture(scope="session")
+def load_results_dir(target: Any, gonogo_settings: Settings) -> Path:
+    """Where load results are written and read: the target's
+    ``load_results_dir``, else ``<reports dir>/load``."""
+    return Path(target.load_results_dir or gonogo_settings.reports_dir / "load")
+
+
+@pytest.fixture
+def redis_client(target: Any, environment: str) -> Iterator[Any]:
+    """The target's Redis, connected and answering PING. Unreachable fails the
+    check; a Redis the target declares absent for this environment skips it."""
+    from gonogo.errors import ProbeError
+    from gonogo.probes.redis import connect
+
+    if target.redis is None or target.is_absent("redis", environment):
+        pytest.skip(f"Redis is absent from {environment} in {target.source}")
+    settings = target.redis
+    password = settings.password.resolve_env() if settings.password else None
+    if settings.password is not None and password is None:
+        pytest.fail(
+            f"Redis needs a password from {settings.password.describe()}; export it",
+            pytrace=False,
+        )
+    try:
+        with connect(settings.url, password=password, timeout=settings.timeout_s) as client:
+            yield client
+    except ProbeError as e:
+        pytest.fail(str(e), pytrace=False)
