@@ -247,5 +247,5 @@ def test_reports_are_written_by_the_xdist_controller_only(project: pytest.Pytest
     assert sorted(p.name for p in (project.path / "reports").iterdir()) == [
         "checklist.md",
         "gonogo.html",
-        "junit.xml",
+        "junit-production.xml",
     ]

@@ -31,7 +31,7 @@ def test_junit_test_cases_are_named_after_checklist_items(project: pytest.Pytest
     project.makepyfile(test_suite=SUITE)
     result = project.runpytest("--target", "target.yaml", "--env", "production")
     assert result.ret == 1
-    root = ET.parse(project.path / "reports" / "junit.xml").getroot()
+    root = ET.parse(project.path / "reports" / "junit-production.xml").getroot()
     cases = {c.get("name"): c for c in root.iter("testcase")}
     assert list(cases) == [
         "Cluster healthy",

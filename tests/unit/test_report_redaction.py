@@ -101,7 +101,7 @@ def test_canaries_reach_no_report_no_terminal_and_no_log(
     assert "connecting with password ***" in terminal
     files = [p for p in (project.path / "reports").rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert {"gonogo.html", "checklist.md", "junit.xml", "run.log"} <= names
+    assert {"gonogo.html", "checklist.md", "junit-production.xml", "run.log"} <= names
     assert any(n.endswith("-result.json") for n in names)
     assert "***" in (project.path / "reports" / "gonogo.html").read_text(encoding="utf-8")
     for canary in CANARIES:

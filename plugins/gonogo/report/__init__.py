@@ -13,7 +13,7 @@ and registers, per process:
 
 With a ``--target`` and no ``--html``/``--junitxml`` of the user's, the HTML
 report goes to ``<reports>/gonogo.html`` (self-contained) and the JUnit XML
-to ``<reports>/junit.xml``."""
+to ``<reports>/junit-<env>.xml`` (``junit.xml`` without ``--env``)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,10 @@ def _default_outputs(config: pytest.Config, settings: Settings) -> None:
         option.htmlpath = str(settings.reports_dir / HTML_NAME)
         option.self_contained_html = True
     if hasattr(option, "xmlpath") and not option.xmlpath:
-        option.xmlpath = str(settings.reports_dir / JUNIT_NAME)
+        # One file per environment: the next run's "Regression testing" reads
+        # the previous run's results for its environment from there.
+        name = f"junit-{settings.environment}.xml" if settings.environment else JUNIT_NAME
+        option.xmlpath = str(settings.reports_dir / name)
 
 
 class DeselectionRecorder:
