@@ -55,6 +55,16 @@ options:
   kubectlBinary: {bin}/kubectl
   cacheDir: {workdir}/cache
   quietPull: true
+# kwok keeps only the sandbox's own nodes alive. A node without their label
+# gets no heartbeat and stays NotReady, as a real dead node would: that is how
+# tests inject a "node NotReady" fault.
+componentsPatches:
+- name: kwok-controller
+  extraArgs:
+  - key: manage-all-nodes
+    value: "false"
+  - key: manage-nodes-with-label-selector
+    value: {node_label}=true
 ---
 # Every pod uses a little CPU and memory that varies over time, so that
 # 'kubectl top' and the metrics API have realistic numbers; kwok's usage
@@ -160,7 +170,9 @@ def create(cfg: SandboxConfig, bin_path: Path, *, timeout: float = 120.0) -> Non
         )
     workdir(cfg).mkdir(parents=True, exist_ok=True)
     config = cfg.state_dir / "kwok-config.yaml"
-    config.write_text(KWOK_CONFIG.format(host=HOST, bin=bin_path, workdir=workdir(cfg)))
+    config.write_text(
+        KWOK_CONFIG.format(host=HOST, bin=bin_path, workdir=workdir(cfg), node_label=NODE_LABEL)
+    )
     argv = [
         str(bin_path / "kwokctl"),
         "--name",

@@ -12,6 +12,13 @@ from gonogo.sandbox.services._common import PROBE_TIMEOUT, running, start_proces
 
 NAME = "redis"
 
+DEMO_DATA: dict[str, str | dict[str, str]] = {
+    "config:feature-flags": '{"new-dashboard": true, "hubspot-sync-v2": false}',
+    "business:customers:index": {"1001": "Example Customer", "1002": "Sample Trading Ltd"},
+}
+"""The demo system's own data: what a release must not lose. The sandbox
+target lists these keys for the data-consistency check."""
+
 
 def _ping(cfg: SandboxConfig) -> bool:
     client = redis_client.Redis(
@@ -43,6 +50,28 @@ def start(cfg: SandboxConfig) -> None:
         "--logfile", "",
     ]  # fmt: skip
     start_process(cfg, NAME, argv, ports=["redis"], ready=lambda: _ping(cfg), timeout=20)
+    seed_demo_data(cfg)
+
+
+def seed_demo_data(cfg: SandboxConfig) -> None:
+    """Write the demo data where it is missing; never overwrite what a test changed."""
+    client = redis_client.Redis(
+        host=HOST,
+        port=cfg.port("redis"),
+        socket_timeout=PROBE_TIMEOUT,
+        socket_connect_timeout=PROBE_TIMEOUT,
+        decode_responses=True,
+    )
+    try:
+        for key, value in DEMO_DATA.items():
+            if client.exists(key):
+                continue
+            if isinstance(value, dict):
+                client.hset(key, mapping=dict(value.items()))
+            else:
+                client.set(key, value)
+    finally:
+        client.close()
 
 
 def stop(cfg: SandboxConfig) -> None:
