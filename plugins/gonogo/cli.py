@@ -31,62 +31,106 @@ def repo_root() -> Path:
     return Path.cwd()
 
 
-def _pytest(args: Sequence[str], *, cwd: Path) -> int:
+def _pytest(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None) -> int:
     command = [sys.executable, "-m", "pytest", *args]
     print("$ " + " ".join(command[2:]), flush=True)
-    return subprocess.call(command, cwd=cwd)
+    return subprocess.call(command, cwd=cwd, env=env)
 
 
-DEMO_RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("pre-deployment gate", ("-m", "predeploy", "--env", "production")),
+DEMO_RUNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
-        "production deploy v1.0.0 -> v1.1.0, post-deploy validation",
-        ("-m", "deploy or postdeploy", "--env", "production", "--execute", "--rollback=auto"),
+        "backup",
+        "the pre-deployment backup a team's backup job takes (deploy Phase 1 item)",
+        ("-m", "deploy", "--phase", "Phase 1", "-k", "backup", "--execute"),
+    ),
+    ("predeploy", "the pre-deployment gate", ("-m", "predeploy")),
+    (
+        "release",
+        "the production release v1.0.0 -> v1.1.0 and its post-deploy validation, "
+        "rolled back automatically if the criteria trip",
+        ("-m", "deploy or postdeploy", "--execute", "--rollback=auto"),
     ),
 )
-"""What the demo runs, in order: the gate first, then the release."""
+"""What the demo runs, in order, against targets/sandbox.yaml in production."""
+
+
+def write_demo_signoffs(path: Path, release: str) -> Path:
+    """Sign-offs for the demo's manual items, recorded now and valid for a day.
+    They stand in for the approvals a real change would carry, and say so."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    entries = [
+        {
+            "item": item,
+            "who": "Demo Approver (sandbox)",
+            "role": "change-management",
+            "when": (now - timedelta(minutes=1)).isoformat(timespec="seconds"),
+            "expires": (now + timedelta(days=1)).isoformat(timespec="seconds"),
+            "release": release,
+            "environment": "production",
+            "ticket": "DEMO-1",
+        }
+        for item in ("Change approval", "Maintenance window scheduled", "Team availability")
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"signoffs": entries}, indent=2) + "\n")
+    return path
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     root = repo_root()
     from gonogo.sandbox import stack
     from gonogo.sandbox.config import SandboxConfig
+    from gonogo.target import load_target
 
     cfg = SandboxConfig()
     started = time.monotonic()
     stack.up(cfg)
+    env = {**os.environ, **stack.client_env(cfg)}
     target = root / "targets" / "sandbox.yaml"
-    signoffs = root / "sandbox" / "signoffs.yaml"
     reports = Path(args.reports_dir).resolve()
-    worst = 0
-    for n, (title, run_args) in enumerate(DEMO_RUNS, 1):
+    signoffs = write_demo_signoffs(reports / "signoffs.yaml", load_target(target).release)
+    results: list[tuple[str, int]] = []
+    for n, (slug, title, run_args) in enumerate(DEMO_RUNS, 1):
         print(f"\n== {n}/{len(DEMO_RUNS)} {title}", flush=True)
-        extra = ["--signoffs", str(signoffs)] if signoffs.is_file() else []
+        name = f"{n}-{slug}"
         code = _pytest(
             [
                 "suites",
                 "--target",
                 str(target),
+                "--env",
+                "production",
                 *run_args,
-                *extra,
+                "--signoffs",
+                str(signoffs),
                 "--reports-dir",
-                str(reports / f"{n}"),
-                f"--html={reports / f'{n}' / 'gonogo.html'}",
+                str(reports),
+                f"--html={reports / (name + '.html')}",
                 "--self-contained-html",
-                f"--junitxml={reports / f'{n}' / 'junit.xml'}",
+                f"--junitxml={reports / (name + '.xml')}",
                 "-p",
                 "no:cacheprovider",
             ],
             cwd=root,
+            env=env,
         )
-        worst = max(worst, code)
+        checklist = reports / "checklist.md"
+        if checklist.exists():
+            checklist.replace(reports / f"{name}-checklist.md")
+        results.append((title, code))
         if code not in (0, 1):
             break
-    print(f"\ndemo finished in {time.monotonic() - started:.0f} s; reports:")
-    for path in sorted(reports.glob("*/*.html")) + sorted(reports.glob("*/checklist.md")):
+    print(f"\ndemo finished in {time.monotonic() - started:.0f} s")
+    for title, code in results:
+        print(f"  {'GO   ' if code == 0 else 'NO-GO'}  {title}")
+    print("reports:")
+    for path in sorted(reports.glob("*.html")) + sorted(reports.glob("*-checklist.md")):
         print(f"  {path}")
     print("the sandbox is still up: 'gonogo sandbox status', 'gonogo sandbox down'")
-    return worst
+    return max(code for _, code in results)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
