@@ -70,3 +70,12 @@ def test_unreachable_api_server_is_retryable_and_says_so(
     with pytest.raises(RetryableProbeError, match="cannot reach the API server"):
         client.list_all("nodes")
     client.close()
+
+
+def test_backups_take_every_restorable_kind_and_no_read_only_view(kube: KubeClient) -> None:
+    from gonogo.probes.backup_writer import listable_kinds
+
+    kinds = {kind for _, kind, _ in listable_kinds(kube)}
+    assert {"Deployment", "ConfigMap", "Secret", "Service", "ServiceAccount"} <= kinds
+    # metrics-server's PodMetrics can be listed but never created: not state
+    assert "PodMetrics" not in kinds

@@ -84,7 +84,9 @@ class Backup:
 
 def listable_kinds(kube: KubeClient) -> list[tuple[str, str, str]]:
     """(group version, kind, plural) of every namespaced kind that can be
-    listed, from the API server's discovery (preferred version per group)."""
+    listed and created, from the API server's discovery (preferred version per
+    group). Read-only kinds (metrics.k8s.io's PodMetrics, for one) are views of
+    other objects, not state: a backup that held them could not be restored."""
     versions = ["v1"]
     groups = kube.get("/apis", what="discover API groups")
     versions += [g["preferredVersion"]["groupVersion"] for g in groups.get("groups", [])]
@@ -94,7 +96,7 @@ def listable_kinds(kube: KubeClient) -> list[tuple[str, str, str]]:
         for r in listing.get("resources", []):
             if "/" in r["name"] or not r.get("namespaced"):
                 continue
-            if "list" in (r.get("verbs") or []) and r["kind"] not in SKIPPED_KINDS:
+            if {"list", "create"} <= set(r.get("verbs") or []) and r["kind"] not in SKIPPED_KINDS:
                 kinds.append((version, r["kind"], r["name"]))
     return kinds
 
