@@ -31,12 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gonogo.sandbox import cluster
+from gonogo.cli import PRODUCTION_SIGNOFF_ITEMS
+from gonogo.sandbox import cluster, stack
 from gonogo.sandbox.config import SandboxConfig
+from gonogo.signoffs import write_signoffs
 
 from benchmarks import scale
 from benchmarks.apiserver import idle_rate, reads, request_counts
@@ -47,23 +49,15 @@ PREDEPLOY_PHASES = 3
 
 
 def signoffs_file(directory: Path, release: str) -> Path:
-    now = datetime.now(UTC)
-    entries = [
-        {
-            "item": item,
-            "who": "Benchmark Runner",
-            "role": "change-management",
-            "when": (now - timedelta(minutes=5)).isoformat(),
-            "release": release,
-            "environment": "production",
-            "ticket": "BENCH-1",
-            "expires": (now + timedelta(days=1)).isoformat(),
-        }
-        for item in ("Change approval", "Maintenance window scheduled", "Team availability")
-    ]
-    path = directory / "signoffs.yaml"
-    path.write_text(json.dumps({"signoffs": entries}, indent=1))
-    return path
+    return write_signoffs(
+        directory / "signoffs.yaml",
+        PRODUCTION_SIGNOFF_ITEMS,
+        who="Benchmark Runner",
+        role="change-management",
+        release=release,
+        environment="production",
+        ticket="BENCH-1",
+    )
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, str, int]:
@@ -200,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     bin_path = cluster.bin_dir()
     env = {
         **os.environ,
+        **stack.client_env(cfg),
         "KUBECONFIG": str(cfg.kubeconfig),
         "PATH": f"{bin_path}{os.pathsep}{os.environ['PATH']}",
         "PYTHONUNBUFFERED": "1",

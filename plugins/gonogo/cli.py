@@ -54,29 +54,24 @@ DEMO_RUNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 """What the demo runs, in order, against targets/sandbox.yaml in production."""
 
 
+PRODUCTION_SIGNOFF_ITEMS = ["Change approval", "Maintenance window scheduled", "Team availability"]
+"""The pre-deployment items that need a person's sign-off in production."""
+
+
 def write_demo_signoffs(path: Path, release: str) -> Path:
     """Sign-offs for the demo's manual items, recorded now and valid for a day.
     They stand in for the approvals a real change would carry, and say so."""
-    import json
-    from datetime import UTC, datetime, timedelta
+    from gonogo.signoffs import write_signoffs
 
-    now = datetime.now(UTC)
-    entries = [
-        {
-            "item": item,
-            "who": "Demo Approver (sandbox)",
-            "role": "change-management",
-            "when": (now - timedelta(minutes=1)).isoformat(timespec="seconds"),
-            "expires": (now + timedelta(days=1)).isoformat(timespec="seconds"),
-            "release": release,
-            "environment": "production",
-            "ticket": "DEMO-1",
-        }
-        for item in ("Change approval", "Maintenance window scheduled", "Team availability")
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"signoffs": entries}, indent=2) + "\n")
-    return path
+    return write_signoffs(
+        path,
+        PRODUCTION_SIGNOFF_ITEMS,
+        who="Demo Approver (sandbox)",
+        role="change-management",
+        release=release,
+        environment="production",
+        ticket="DEMO-1",
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -106,6 +107,24 @@ def up(cfg: SandboxConfig, *, staging: bool = False, out: Out = print) -> float:
     return step.elapsed
 
 
+def apply_json(
+    cfg: SandboxConfig, bin_path: Path, obj: Mapping[str, object]
+) -> subprocess.CompletedProcess[str]:
+    """Server-side apply of one object (or a List) as the sandbox's field
+    manager, taking fields back from whoever changed them since."""
+    return cluster.kubectl(
+        cfg,
+        bin_path,
+        "apply",
+        "--server-side",
+        f"--field-manager={manifests.FIELD_MANAGER}",
+        "--force-conflicts",
+        "-f",
+        "-",
+        stdin=json.dumps(obj),
+    )
+
+
 TLS_SECRET = "sophia-tls"
 """The Secret the Ingress and the Certificate name. No cert-manager runs in the
 sandbox, so the sandbox plays its part: it stores the TLS front's certificate
@@ -126,17 +145,7 @@ def publish_tls_secret(cfg: SandboxConfig, bin_path: Path, namespace: str) -> No
             "ca.crt": base64.b64encode(tls.ca_file(cfg).read_bytes()).decode(),
         },
     }
-    done = cluster.kubectl(
-        cfg,
-        bin_path,
-        "apply",
-        "--server-side",
-        f"--field-manager={manifests.FIELD_MANAGER}",
-        "--force-conflicts",
-        "-f",
-        "-",
-        stdin=json.dumps(secret),
-    )
+    done = apply_json(cfg, bin_path, secret)
     if done.returncode != 0:
         raise SandboxError(
             f"cannot store Secret {TLS_SECRET} in {namespace}: {done.stderr.strip()}"
@@ -194,17 +203,7 @@ def ensure_nodes(cfg: SandboxConfig, bin_path: Path, count: int) -> None:
         "kind": "List",
         "items": [cluster.node_manifest(n) for n in wanted],
     }
-    result = cluster.kubectl(
-        cfg,
-        bin_path,
-        "apply",
-        "--server-side",
-        f"--field-manager={manifests.FIELD_MANAGER}",
-        "--force-conflicts",
-        "-f",
-        "-",
-        stdin=json.dumps(nodes),
-    )
+    result = apply_json(cfg, bin_path, nodes)
     if result.returncode != 0:
         raise SandboxError(f"creating the fake nodes failed: {result.stderr.strip()}")
     listed = cluster.kubectl(
