@@ -224,3 +224,22 @@ def test_staging_rolls_back_on_any_functional_failure(project: pytest.Pytester) 
             "executed: 3 deployments rolled back"
         ]
     )
+
+
+def test_recorded_signoffs_load_back_valid_for_their_release_and_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gonogo.signoffs import find_signoff, load_signoffs, write_signoffs
+
+    path = write_signoffs(
+        tmp_path / "s.yaml",
+        ["Change approval", "Team availability"],
+        who="Dana Ops",
+        role="change-management",
+        release="v2.0.0",
+        environment="production",
+        ticket="CHG-1",
+    )
+    entries = load_signoffs(path)
+    assert [e.item for e in entries] == ["Change approval", "Team availability"]
+    found, refused = find_signoff(entries, "change approval", "v2.0.0", "production")
+    assert found is not None and found.ticket == "CHG-1" and not refused
+    assert find_signoff(entries, "Change approval", "v2.0.0", "staging")[0] is None
