@@ -92,7 +92,10 @@ def manifests(n: int, release: str = "v1.0.0") -> list[dict[str, Any]]:
                 "apiVersion": "v1",
                 "kind": "Service",
                 "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+                # headless: a cluster IP per service would exhaust the sandbox's
+                # service range long before 500, and nothing here routes through it
                 "spec": {
+                    "clusterIP": "None",
                     "selector": {"app": name},
                     "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
                 },

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,8 @@ from gonogo.rollback import PlannedStep, RollbackPlan, RollbackStep
 REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 HEALTH_DEADLINE_S = 30.0
+HEALTH_CONCURRENCY = 16
+"""Services health-checked at once after a rollback wave."""
 """How long a rolled-back service may take to report healthy at its old version."""
 
 
@@ -140,8 +143,40 @@ def undo_patch(revision: Revision) -> list[dict[str, Any]]:
     ]
 
 
+def dependency_waves(steps: list[PlannedStep], target: Any) -> list[list[PlannedStep]]:
+    """The plan's steps grouped so that every Deployment comes after all the
+    Deployments that depend on it, and Deployments that do not depend on each
+    other share a wave. ``steps`` are in reverse dependency order already."""
+    names = {s.service for s in steps}
+    level: dict[str, int] = {}
+    for step in steps:
+        dependents = [
+            other.service
+            for other in steps
+            if step.service in target.service(other.service).depends_on and other.service in names
+        ]
+        level[step.service] = 1 + max((level.get(d, 0) for d in dependents), default=-1)
+    waves: list[list[PlannedStep]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for step in steps:
+        waves[level[step.service]].append(step)
+    return waves
+
+
+@dataclass
+class _Prepared:
+    step: PlannedStep
+    service: Any
+    namespace: str
+    raw: dict[str, Any]
+    from_revision: int | None
+    revision: Revision
+
+
 class RollbackExecutor:
-    """Runs a plan step by step; stops at the first step that cannot be done."""
+    """Runs a plan wave by wave (see ``dependency_waves``): each wave's
+    Deployments are patched together, watched together, health-checked
+    together. A step that cannot be done stops the rollback before its wave
+    changes anything, and the steps after it are reported as not run."""
 
     def __init__(
         self,
@@ -163,83 +198,165 @@ class RollbackExecutor:
 
     def run(self, plan: RollbackPlan) -> list[RollbackStep]:
         done: list[RollbackStep] = []
-        for index, step in enumerate(plan.steps):
-            result = self.undo(step)
-            done.append(result)
-            if not result.ok:
-                for rest in plan.steps[index + 1 :]:
-                    done.append(
-                        RollbackStep(
-                            rest.deployment,
-                            rest.from_revision,
-                            rest.to_revision,
-                            f"not run: stopped after deployment/{step.deployment}",
-                            0.0,
-                        )
+        waves = dependency_waves(plan.steps, self.target)
+        for n, wave in enumerate(waves):
+            results, stopped_by = self.run_wave(wave)
+            done.extend(results)
+            if stopped_by is not None:
+                done.extend(
+                    RollbackStep(
+                        rest.deployment,
+                        rest.from_revision,
+                        rest.to_revision,
+                        f"not run: stopped after deployment/{stopped_by}",
+                        0.0,
                     )
+                    for later in waves[n + 1 :]
+                    for rest in later
+                )
                 break
         return done
 
-    def undo(self, step: PlannedStep) -> RollbackStep:
+    def run_wave(self, wave: list[PlannedStep]) -> tuple[list[RollbackStep], str | None]:
+        """Roll back one wave; also return the Deployment that stopped the plan, if any."""
         started = time.monotonic()
+        finished: dict[str, RollbackStep] = {}
+        prepared: list[_Prepared] = []
+        listings: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
 
-        def finish(result: str, from_rev: int | None, to_rev: int | None) -> RollbackStep:
-            return RollbackStep(
+        def finish(
+            step: PlannedStep, result: str, from_rev: int | None, to_rev: int | None
+        ) -> None:
+            finished[step.deployment] = RollbackStep(
                 step.deployment, from_rev, to_rev, result, time.monotonic() - started
             )
 
-        namespace = step.namespace or self.target.namespace_for(self.environment)
+        for step in wave:
+            namespace = step.namespace or self.target.namespace_for(self.environment)
+            try:
+                if namespace not in listings:
+                    deployments = self.kube.list_all("deployments", namespace)
+                    listings[namespace] = (
+                        {d["metadata"]["name"]: d for d in deployments},
+                        self.kube.list_all("replicasets", namespace),
+                    )
+            except ProbeError as e:
+                finish(step, f"failed: {e}", step.from_revision, step.to_revision)
+                continue
+            by_name, replicasets = listings[namespace]
+            raw = by_name.get(step.deployment)
+            if raw is not None:
+                # items of a list carry no type of their own; a patch needs it
+                raw = {"apiVersion": "apps/v1", "kind": "Deployment", **raw}
+            outcome = self._prepare(step, namespace, raw, replicasets)
+            if isinstance(outcome, _Prepared):
+                prepared.append(outcome)
+            else:
+                finish(step, *outcome)
+
+        blocking = [r for r in finished.values() if not r.ok]
+        if blocking:
+            # Leave this wave as it was: nothing in it is patched.
+            for p in prepared:
+                finish(
+                    p.step,
+                    f"not run: stopped after deployment/{blocking[0].deployment}",
+                    p.from_revision,
+                    p.revision.number,
+                )
+            return [finished[s.deployment] for s in wave], blocking[0].deployment
+
+        patched: list[_Prepared] = []
+        for p in prepared:
+            try:
+                self.patcher.patch(p.raw, p.namespace, undo_patch(p.revision), kind="json")
+            except ProbeError as e:
+                finish(p.step, f"failed: {e}", p.from_revision, p.revision.number)
+                continue
+            if self.dry_run:
+                finish(
+                    p.step,
+                    f"would roll back to revision {p.revision.number} ({p.revision.tag}) (dry run)",
+                    p.from_revision,
+                    p.revision.number,
+                )
+            else:
+                patched.append(p)
+        self._await(patched, finish)
+        stopped = [s.deployment for s in wave if not finished[s.deployment].ok]
+        return [finished[s.deployment] for s in wave], (stopped[0] if stopped else None)
+
+    def _prepare(
+        self,
+        step: PlannedStep,
+        namespace: str,
+        raw: dict[str, Any] | None,
+        replicasets: list[dict[str, Any]],
+    ) -> _Prepared | tuple[str, int | None, int | None]:
+        """What to patch, or the step's final (result, from, to) when nothing is to do."""
         service = self.target.service(step.service)
-        try:
-            raw = self.kube.get(
-                f"/apis/apps/v1/namespaces/{namespace}/deployments/{step.deployment}",
-                what=f"get deployment/{step.deployment}",
+        if raw is None:
+            return (
+                f"failed: deployment/{step.deployment} not found in {namespace}",
+                step.from_revision,
+                step.to_revision,
             )
-        except ProbeError as e:
-            return finish(f"failed: {e}", step.from_revision, step.to_revision)
         view = DeploymentView(raw)
         current_tag = _tag(_container_image(raw["spec"]["template"], service.container))
         if current_tag == step.to_release and not view.paused and view.rollout_complete:
-            return finish("already at target", view.revision, view.revision)
-        replicasets = self.kube.list_all(
-            "replicasets", namespace, labelSelector=_selector(view.selector)
-        )
-        revisions = {r.number: r for r in history(raw, replicasets, service.container)}
+            return ("already at target", view.revision, view.revision)
+        owned = [rs for rs in replicasets if _matches(rs, view.selector)]
+        revisions = {r.number: r for r in history(raw, owned, service.container)}
         revision = revisions.get(step.to_revision or -1)
         if revision is None or revision.tag != step.to_release:
-            revision = rollback_target(raw, replicasets, step.to_release, service.container)
+            revision = rollback_target(raw, owned, step.to_release, service.container)
         if revision is None and current_tag == step.to_release:
             revision = revisions.get(view.revision or -1)
         if revision is None:
             known = ", ".join(f"{r.number} ({r.tag})" for r in revisions.values()) or "none"
-            return finish(
+            return (
                 f"not run: deployment/{step.deployment} has no earlier revision running "
                 f"{step.to_release} (revisions: {known}); roll it back by hand",
                 view.revision,
                 None,
             )
-        try:
-            self.patcher.patch(raw, namespace, undo_patch(revision), kind="json")
-        except ProbeError as e:
-            return finish(f"failed: {e}", view.revision, revision.number)
-        if self.dry_run:
-            return finish(
-                f"would roll back to revision {revision.number} ({revision.tag}) (dry run)",
-                view.revision,
-                revision.number,
+        return _Prepared(step, service, namespace, raw, view.revision, revision)
+
+    def _await(self, patched: list[_Prepared], finish: Any) -> None:
+        """One watch for the whole wave, then every service's health, concurrently."""
+        if not patched:
+            return
+        by_namespace: dict[str, list[_Prepared]] = {}
+        for p in patched:
+            by_namespace.setdefault(p.namespace, []).append(p)
+        healthy: list[_Prepared] = []
+        for namespace, group in by_namespace.items():
+            outcome = wait_for(
+                self.kube,
+                namespace,
+                {p.step.deployment: p.service.rollout_timeout_s for p in group},
+                progress=self.progress,
             )
-        outcome = wait_for(
-            self.kube,
-            namespace,
-            {step.deployment: service.rollout_timeout_s},
-            progress=self.progress,
-        )
-        if not outcome.ok:
-            return finish(f"failed: {'; '.join(outcome.failures)}", view.revision, revision.number)
-        problem = self.check_service(service, step.to_release)
-        if problem:
-            return finish(f"failed: {problem}", view.revision, revision.number)
-        return finish("rolled back", view.revision, revision.number)
+            states = {s.name: s for s in outcome.states}
+            for p in group:
+                state = states.get(p.step.deployment)
+                if state is None or not state.complete:
+                    why = state.failure if state is not None and state.failure else "not complete"
+                    finish(
+                        p.step,
+                        f"failed: deployment/{p.step.deployment}: {why}",
+                        p.from_revision,
+                        p.revision.number,
+                    )
+                else:
+                    healthy.append(p)
+        with ThreadPoolExecutor(max_workers=HEALTH_CONCURRENCY) as pool:
+            problems = list(
+                pool.map(lambda p: self.check_service(p.service, p.step.to_release), healthy)
+            )
+        for p, problem in zip(healthy, problems, strict=True):
+            result = f"failed: {problem}" if problem else "rolled back"
+            finish(p.step, result, p.from_revision, p.revision.number)
 
     def check_service(self, service: Any, release: str) -> str | None:
         """None when the service answers healthy at ``release`` within the deadline;
@@ -279,5 +396,8 @@ def _health_problem(results: list[Any], release: str | None) -> str | None:
     return None
 
 
-def _selector(labels: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in labels.items())
+def _matches(obj: dict[str, Any], selector: dict[str, str]) -> bool:
+    labels = obj.get("metadata", {}).get("labels") or {}
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
