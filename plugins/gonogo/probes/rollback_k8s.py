@@ -399,5 +399,3 @@ def _health_problem(results: list[Any], release: str | None) -> str | None:
 def _matches(obj: dict[str, Any], selector: dict[str, str]) -> bool:
     labels = obj.get("metadata", {}).get("labels") or {}
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
