@@ -45,11 +45,13 @@ def start_nginx(workdir: Path) -> subprocess.Popen[bytes]:
     root.mkdir()
     (root / "static.txt").write_text(BODY)
     (workdir / "logs").mkdir()
+    (workdir / "tmp").mkdir()
     conf = workdir / "nginx.conf"
     conf.write_text(
         textwrap.dedent(f"""\
         worker_processes 1;
         daemon off;
+        user root;
         pid {workdir}/nginx.pid;
         error_log {workdir}/logs/error.log warn;
         events {{ worker_connections 1024; }}
