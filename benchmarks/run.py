@@ -112,33 +112,8 @@ def rollback_seconds(
     cfg: SandboxConfig, n: int, target: Path, env: dict[str, str]
 ) -> dict[str, Any]:
     """Put every service on v1.1.0, then time gonogo's complete system rollback."""
-    body = json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "List",
-            "items": [d for d in scale.manifests(n, "v1.1.0") if d["kind"] == "Deployment"],
-        }
-    )
-    scale.kubectl(
-        cfg,
-        "apply",
-        "--server-side",
-        "--field-manager=gonogo-bench",
-        "--force-conflicts",
-        "-f",
-        "-",
-        stdin=body,
-    )
-    scale.kubectl(
-        cfg,
-        "wait",
-        "--for=condition=Available",
-        "deployment",
-        "--all",
-        "-n",
-        scale.namespace(n),
-        "--timeout=600s",
-    )
+    release = [d for d in scale.manifests(n, "v1.1.0") if d["kind"] == "Deployment"]
+    scale.apply_and_wait(cfg, n, release)
     command = [
         sys.executable,
         "-m",

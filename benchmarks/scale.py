@@ -118,7 +118,14 @@ def deploy(cfg: SandboxConfig, n: int) -> float:
     nodes = max(cfg.nodes, -(-(n + 60) // PODS_PER_NODE))
     stack.ensure_nodes(cfg, cluster.bin_dir(), nodes)
     started = time.monotonic()
-    body = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests(n)})
+    apply_and_wait(cfg, n, manifests(n))
+    return time.monotonic() - started
+
+
+def apply_and_wait(cfg: SandboxConfig, n: int, docs: list[dict[str, Any]]) -> None:
+    """Server-side apply ``docs`` in one request, then wait until every
+    Deployment of the N-service system is Available."""
+    body = json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
     kubectl(
         cfg,
         "apply",
@@ -139,7 +146,6 @@ def deploy(cfg: SandboxConfig, n: int) -> float:
         namespace(n),
         "--timeout=600s",
     )
-    return time.monotonic() - started
 
 
 def remove(cfg: SandboxConfig, n: int) -> None:
