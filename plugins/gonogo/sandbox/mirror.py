@@ -115,8 +115,15 @@ class Mirror:
         self._apps = k8s.AppsV1Api(api)
         self._lock = threading.Lock()
         self._deployments: dict[str, Obj] = {}
-        self._replicasets: dict[str, Obj] = {}
+        self._owned: dict[str, dict[str, Obj]] = {}
+        """Deployment uid -> its ReplicaSets by uid: an event touches one Deployment's view."""
+        self._owners: dict[str, list[str]] = {}
+        """ReplicaSet uid -> the uids of its owners, to find it again on a change."""
         self._views: dict[tuple[str, str], Serving] = {}
+        self._view_of: dict[str, tuple[str, str]] = {}
+        """Deployment uid -> the key of its view."""
+        self._uid_of: dict[tuple[str, str], str] = {}
+        """View key -> the uid of the Deployment it shows (a re-created one has a new uid)."""
         self._on_targets_changed = on_targets_changed
         self._synced = {"deployments": threading.Event(), "replicasets": threading.Event()}
 
@@ -199,38 +206,79 @@ class Mirror:
 
     # -- state ------------------------------------------------------------------
 
-    def _store(self, kind: str) -> dict[str, Obj]:
-        return self._deployments if kind == "deployments" else self._replicasets
+    # Each event recomputes only the view of the Deployment it concerns: with
+    # hundreds of Deployments, recomputing every view on every event made the
+    # mirror fall minutes behind a large rollout.
 
     def _replace(self, kind: str, items: list[Obj]) -> None:
         with self._lock:
-            store = self._store(kind)
-            store.clear()
-            for obj in items:
-                store[obj["metadata"]["uid"]] = obj
-            self._recompute(force=kind == "deployments")
+            if kind == "deployments":
+                self._deployments = {obj["metadata"]["uid"]: obj for obj in items}
+            else:
+                self._owned, self._owners = {}, {}
+                for obj in items:
+                    self._add_replicaset(obj)
+            before = set(self._views)
+            self._view_of, self._uid_of = {}, {}
+            views: dict[tuple[str, str], Serving] = {}
+            for uid in self._deployments:
+                self._refresh(uid, views)
+            self._views = views
+            if kind == "deployments" or set(views) != before:
+                self._on_targets_changed(self.all())
 
     def _put(self, kind: str, obj: Obj, *, delete: bool = False) -> None:
+        uid = obj["metadata"]["uid"]
         with self._lock:
-            store = self._store(kind)
-            if delete:
-                store.pop(obj["metadata"]["uid"], None)
+            before = set(self._views)
+            views = dict(self._views)
+            if kind == "deployments":
+                if delete:
+                    self._deployments.pop(uid, None)
+                else:
+                    self._deployments[uid] = obj
+                self._refresh(uid, views)
             else:
-                store[obj["metadata"]["uid"]] = obj
-            self._recompute()
+                owners = self._owners.get(uid, [])
+                self._drop_replicaset(uid)
+                if not delete:
+                    owners = owners + self._add_replicaset(obj)
+                for owner in set(owners):
+                    if owner in self._deployments:
+                        self._refresh(owner, views)
+            self._views = views  # replaced whole: readers never see a half-updated dict
+            if set(views) != before:
+                self._on_targets_changed(self.all())
 
-    def _recompute(self, *, force: bool = False) -> None:
-        replicasets = list(self._replicasets.values())
-        views = {}
-        for dep in self._deployments.values():
-            if dep["metadata"].get("deletionTimestamp"):
-                continue  # being deleted (e.g. its namespace is): no longer a target
-            view = serving_view(dep, replicasets)
-            views[(view.namespace, view.name)] = view
-        changed = views.keys() != self._views.keys()
-        self._views = views
-        if changed or force:
-            self._on_targets_changed(self.all())
+    def _add_replicaset(self, rs: Obj) -> list[str]:
+        uid = rs["metadata"]["uid"]
+        owners = [o["uid"] for o in rs["metadata"].get("ownerReferences") or [] if o.get("uid")]
+        self._owners[uid] = owners
+        for owner in owners:
+            self._owned.setdefault(owner, {})[uid] = rs
+        return owners
+
+    def _drop_replicaset(self, uid: str) -> None:
+        for owner in self._owners.pop(uid, []):
+            owned = self._owned.get(owner, {})
+            owned.pop(uid, None)
+            if not owned:
+                self._owned.pop(owner, None)
+
+    def _refresh(self, uid: str, views: dict[tuple[str, str], Serving]) -> None:
+        """Recompute the view of Deployment ``uid`` into ``views`` (or remove it)."""
+        old_key = self._view_of.pop(uid, None)
+        if old_key is not None and self._uid_of.get(old_key) == uid:
+            views.pop(old_key, None)
+            del self._uid_of[old_key]
+        dep = self._deployments.get(uid)
+        if dep is None or dep["metadata"].get("deletionTimestamp"):
+            return  # gone, or being deleted (e.g. its namespace is): no longer a target
+        view = serving_view(dep, list(self._owned.get(uid, {}).values()))
+        key = (view.namespace, view.name)
+        views[key] = view
+        self._view_of[uid] = key
+        self._uid_of[key] = uid
 
 
 def _lines(resp: Any) -> Iterator[bytes]:
