@@ -36,7 +36,7 @@ def deploy_item(
     def run() -> DeployOutcome:
         __tracebackhide__ = True
         from gonogo.probes import apply, changes, release, rollout
-        from gonogo.probes.rollback_k8s import check_health
+        from gonogo.probes.rollback_k8s import check_health_many
 
         documents, images = item_documents(target, checklist_item)
         outcome = DeployOutcome(images=images)
@@ -79,11 +79,16 @@ def deploy_item(
         if not result.ok:
             return outcome
         released = {s.name for s in target.release_services()}
-        for service in item_services(target, checklist_item.title):
-            version = target.release if service.name in released else None
-            problem = check_health(target, environment, service, version, 30.0)
-            if problem:
-                outcome.problems.append(f"{service.name}: {problem}")
+        checks = [
+            (service, target.release if service.name in released else None)
+            for service in item_services(target, checklist_item.title)
+        ]
+        problems = check_health_many(target, environment, checks, 30.0)
+        outcome.problems += [
+            f"{service.name}: {problem}"
+            for (service, _), problem in zip(checks, problems, strict=True)
+            if problem
+        ]
         return outcome
 
     return run

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +32,6 @@ from gonogo.rollback import PlannedStep, RollbackPlan, RollbackStep
 REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 HEALTH_DEADLINE_S = 30.0
-HEALTH_CONCURRENCY = 16
-"""Services health-checked at once after a rollback wave."""
 """How long a rolled-back service may take to report healthy at its old version."""
 
 
@@ -350,39 +348,63 @@ class RollbackExecutor:
                     )
                 else:
                     healthy.append(p)
-        with ThreadPoolExecutor(max_workers=HEALTH_CONCURRENCY) as pool:
-            problems = list(
-                pool.map(lambda p: self.check_service(p.service, p.step.to_release), healthy)
-            )
+        problems = check_health_many(
+            self.target,
+            self.environment,
+            [(p.service, p.step.to_release) for p in healthy],
+            self.health_deadline_s,
+        )
         for p, problem in zip(healthy, problems, strict=True):
             result = f"failed: {problem}" if problem else "rolled back"
             finish(p.step, result, p.from_revision, p.revision.number)
-
-    def check_service(self, service: Any, release: str) -> str | None:
-        """None when the service answers healthy at ``release`` within the deadline;
-        otherwise what was last seen."""
-        return check_health(self.target, self.environment, service, release, self.health_deadline_s)
 
 
 def check_health(
     target: Any, environment: str, service: Any, release: str | None, deadline_s: float
 ) -> str | None:
-    """Poll the service's health (and version, when it has a version path) until
-    both are right or ``deadline_s`` passes; None when right."""
-    health = target.health_url(service, environment)
-    version = target.version_url(service, environment)
-    if health is None:
-        return None
-    deadline = time.monotonic() + deadline_s
-    while True:
+    """Poll one service's health (and version); None when right. See ``check_health_many``."""
+    return check_health_many(target, environment, [(service, release)], deadline_s)[0]
+
+
+def check_health_many(
+    target: Any,
+    environment: str,
+    checks: Sequence[tuple[Any, str | None]],
+    deadline_s: float,
+) -> list[str | None]:
+    """Poll every ``(service, release)`` pair's health (and version, when the
+    service has a version path) until all are right or ``deadline_s`` passes.
+
+    Each round is one concurrent probe of the services not yet right, so
+    five hundred services cost a few rounds, not five hundred polling loops.
+    Returns, in the order given, None for a right service or what was last
+    seen for the others."""
+    problems: list[str | None] = [None] * len(checks)
+    pending: dict[int, list[HttpRequest]] = {}
+    for n, (service, release) in enumerate(checks):
+        health = target.health_url(service, environment)
+        if health is None:
+            continue
         requests = [HttpRequest("health", health, timeout=5.0)]
+        version = target.version_url(service, environment)
         if version and release:
             requests.append(HttpRequest("version", version, timeout=5.0))
-        results = probe(requests)
-        problem: str | None = _health_problem(results, release)
-        if problem is None or time.monotonic() >= deadline:
-            return problem
+        pending[n] = requests
+    deadline = time.monotonic() + deadline_s
+    while pending:
+        order = list(pending)
+        results = probe([r for n in order for r in pending[n]])
+        at = 0
+        for n in order:
+            mine = results[at : at + len(pending[n])]
+            at += len(mine)
+            problems[n] = _health_problem(mine, checks[n][1])
+            if problems[n] is None:
+                del pending[n]
+        if not pending or time.monotonic() >= deadline:
+            break
         time.sleep(0.5)
+    return problems
 
 
 def _health_problem(results: list[Any], release: str | None) -> str | None:
