@@ -168,22 +168,8 @@ def _write_result(
     """Write the run where the pre-deploy "Performance testing" item reads it."""
     from gonogo import loadresult
 
-    record = loadresult.LoadResult(
-        release=target.release,
-        environment=environment,
-        profile=named.name,
-        started=result.started,
-        duration_s=result.duration_s,
-        users=result.users,
-        requests=result.requests,
-        failures=result.failures,
-        error_rate=result.error_rate,
-        mean_ms=result.mean_ms,
-        p95_ms=result.p95_ms,
-        rps=result.rps,
-        history=[
-            {"t_s": s["t"], **{k: v for k, v in s.items() if k != "t"}} for s in result.timeseries()
-        ],
+    record = loadresult.LoadRecord.of_run(
+        result, release=target.release, environment=environment, profile=named.name
     )
     return loadresult.write(directory, record)
 

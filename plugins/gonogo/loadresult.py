@@ -31,8 +31,10 @@ PRODUCING_COMMAND = "pytest -m postdeploy --target {target} --env {environment}"
 
 
 @dataclass(frozen=True)
-class LoadResult:
-    """The figures of one load run against one environment."""
+class LoadRecord:
+    """The figures of one load run against one environment, as kept for later
+    runs: the summary of a run (``gonogo.load.stats.LoadResult`` holds the
+    whole of one) tagged with the release, environment and profile it measured."""
 
     release: str
     environment: str
@@ -55,6 +57,28 @@ class LoadResult:
         moment = datetime.fromisoformat(self.started.replace("Z", "+00:00"))
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
+    @classmethod
+    def of_run(cls, run: Any, *, release: str, environment: str, profile: str) -> LoadRecord:
+        """The record of a finished run (a ``gonogo.load.stats.LoadResult``)."""
+        return cls(
+            release=release,
+            environment=environment,
+            profile=profile,
+            started=run.started,
+            duration_s=run.duration_s,
+            users=run.users,
+            requests=run.requests,
+            failures=run.failures,
+            error_rate=run.error_rate,
+            mean_ms=run.mean_ms,
+            p95_ms=run.p95_ms,
+            rps=run.rps,
+            history=[
+                {"t_s": s["t"], **{k: v for k, v in s.items() if k != "t"}}
+                for s in run.timeseries()
+            ],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -67,10 +91,10 @@ class LoadResult:
         )
 
 
-_REQUIRED = tuple(f.name for f in fields(LoadResult) if f.name != "history")
+_REQUIRED = tuple(f.name for f in fields(LoadRecord) if f.name != "history")
 
 
-def from_dict(data: Any) -> LoadResult:
+def from_dict(data: Any) -> LoadRecord:
     """Validate a decoded result; ValueError names the first problem."""
     if not isinstance(data, dict):
         raise ValueError("a load result is a JSON object")
@@ -81,7 +105,7 @@ def from_dict(data: Any) -> LoadResult:
     if not isinstance(history, list):
         raise ValueError("history must be a list")
     try:
-        result = LoadResult(
+        result = LoadRecord(
             release=str(data["release"]),
             environment=str(data["environment"]),
             profile=str(data["profile"]),
@@ -102,12 +126,12 @@ def from_dict(data: Any) -> LoadResult:
     return result
 
 
-def file_name(result: LoadResult) -> str:
+def file_name(result: LoadRecord) -> str:
     stamp = result.started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"load-{result.release}-{result.environment}-{result.profile}-{stamp}.json"
 
 
-def write(directory: Path, result: LoadResult) -> Path:
+def write(directory: Path, result: LoadRecord) -> Path:
     """Write ``result`` atomically into ``directory``; returns the file's path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / file_name(result)
@@ -118,7 +142,7 @@ def write(directory: Path, result: LoadResult) -> Path:
     return path
 
 
-def read(path: Path) -> LoadResult:
+def read(path: Path) -> LoadRecord:
     """One result file; ValueError names the file and the problem."""
     try:
         return from_dict(json.loads(path.read_text(encoding="utf-8")))
@@ -126,12 +150,12 @@ def read(path: Path) -> LoadResult:
         raise ValueError(f"{path}: not a load result ({e})") from e
 
 
-def latest(directory: Path, release: str, environment: str) -> tuple[Path, LoadResult] | None:
+def latest(directory: Path, release: str, environment: str) -> tuple[Path, LoadRecord] | None:
     """The newest result (by ``started``) for ``release`` on ``environment``.
 
     Files that are not load results are passed over: a directory shared with
     other output must not hide a good result behind a bad file."""
-    found: list[tuple[datetime, Path, LoadResult]] = []
+    found: list[tuple[datetime, Path, LoadRecord]] = []
     for path in sorted(directory.glob("load-*.json")) if directory.is_dir() else []:
         try:
             result = read(path)
@@ -145,7 +169,7 @@ def latest(directory: Path, release: str, environment: str) -> tuple[Path, LoadR
     return path, result
 
 
-def read_latest(directory: Path, release: str, environment: str) -> LoadResult | None:
+def read_latest(directory: Path, release: str, environment: str) -> LoadRecord | None:
     """The newest result for ``release`` on ``environment``; None when there is none."""
     found = latest(directory, release, environment)
     return found[1] if found else None

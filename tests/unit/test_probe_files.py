@@ -17,7 +17,7 @@ from gonogo.probes import backup, config_scan, scan
 
 def _result(
     started: datetime, environment: str = "production", **kw: object
-) -> loadresult.LoadResult:
+) -> loadresult.LoadRecord:
     values: dict[str, object] = dict(
         release="v1.1.0",
         environment=environment,
@@ -34,7 +34,7 @@ def _result(
         history=[{"t_s": 1.0, "rps": 33.0}],
     )
     values.update(kw)
-    return loadresult.LoadResult(**values)  # type: ignore[arg-type]
+    return loadresult.LoadRecord(**values)  # type: ignore[arg-type]
 
 
 def test_load_result_round_trips_and_latest_wins(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from gonogo.loadresult import LoadResult
+from gonogo.loadresult import LoadRecord
 
 
 @dataclass
@@ -103,7 +103,7 @@ def run(
     duration_s: float,
     paths: dict[str, int],
     timeout: float = 5.0,
-) -> LoadResult:
+) -> LoadRecord:
     """Run the load and return it in the shared result shape."""
     started = datetime.now(UTC)
     samples, elapsed = asyncio.run(_run(base_url, paths, users, spawn_rate, duration_s, timeout))
@@ -124,7 +124,7 @@ def run(
                 "p95_ms": _p95(s.latencies_ms),
             }
         )
-    return LoadResult(
+    return LoadRecord(
         release=release,
         environment=environment,
         profile=profile_name,
