@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from gonogo import yamlio
 from gonogo.errors import ProbeError
 
 PATTERN = re.compile(r"^pre-deployment-(\d{8})-?T?(\d{6})Z?\.ya?ml$")
@@ -73,8 +72,8 @@ def read(path: Path) -> Backup:
     if taken is None:
         raise ProbeError(f"{path.name} is not named pre-deployment-<YYYYmmdd-HHMMSS>.yaml")
     try:
-        documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
-    except (OSError, yaml.YAMLError) as e:
+        documents = yamlio.load_all(path.read_text(encoding="utf-8"))
+    except (OSError, yamlio.YAMLError) as e:
         raise ProbeError(f"backup {path} does not parse: {e}") from e
     objects: list[dict[str, Any]] = []
     for document in documents:

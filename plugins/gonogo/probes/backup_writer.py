@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from gonogo import yamlio
 from gonogo.probes.kube import KubeClient
 
 SKIPPED_KINDS = frozenset({"Event", "Lease", "EndpointSlice", "Endpoints"})
@@ -128,7 +127,7 @@ def write(
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / (name or backup_name())
     docs = [scrub(obj, keep_secrets=keep_secrets) for obj in objects]
-    text = yaml.safe_dump_all(docs, sort_keys=False)
+    text = yamlio.dump_all(docs)
     fd, tmp = tempfile.mkstemp(prefix=".pre-deployment-", suffix=".tmp", dir=directory)
     try:
         os.fchmod(fd, FILE_MODE)
@@ -159,8 +158,8 @@ def read_back(backup: Backup) -> list[str]:
     if mode != FILE_MODE:
         problems.append(f"file mode is {mode:o}, not 600")
     try:
-        docs = [d for d in yaml.safe_load_all(backup.path.read_text()) if d]
-    except (OSError, yaml.YAMLError) as e:
+        docs = yamlio.load_all(backup.path.read_text())
+    except (OSError, yamlio.YAMLError) as e:
         return [*problems, f"cannot read the backup back: {e}"]
     found = sorted(_ref(d) for d in docs)
     expected = sorted(backup.resources)
