@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from gonogo.probes.rollback_k8s import build_plan, history, rollback_target, undo_patch
+from gonogo.probes.rollback_k8s import (
+    RollbackExecutor,
+    build_plan,
+    history,
+    rollback_target,
+    undo_patch,
+)
 from gonogo.probes.rollout import RolloutState, state_of
+from gonogo.rollback import PlannedStep, RollbackPlan, RollbackStep
 from gonogo.target import load_target
 
 
@@ -174,3 +181,69 @@ def test_plan_lists_deployments_on_the_release_in_reverse_dependency_order() -> 
     ]
     assert {(s.from_revision, s.to_revision) for s in plan.steps} == {(2, 1)}
     assert plan.to_release == "v1.0.0"
+
+
+class _RecordingExecutor(RollbackExecutor):
+    """Records the batches it is given; the deployment named ``fails`` fails."""
+
+    def __init__(self, target: Any, batch_size: int, fails: str | None = None) -> None:
+        super().__init__(
+            FakeKube({}),  # type: ignore[arg-type]
+            target,
+            "production",
+            dry_run=True,
+            batch_size=batch_size,
+        )
+        self.batches: list[list[str]] = []
+        self.fails = fails
+
+    def run_batch(self, wave: list[PlannedStep]) -> tuple[list[RollbackStep], str | None]:
+        self.batches.append([s.deployment for s in wave])
+        results = [
+            RollbackStep(
+                s.deployment,
+                2,
+                1,
+                "failed: x" if s.deployment == self.fails else "rolled back",
+                0.1,
+            )
+            for s in wave
+        ]
+        stopped = [s.deployment for s in wave if s.deployment == self.fails]
+        return results, stopped[0] if stopped else None
+
+
+def _independent_plan(target: Any) -> RollbackPlan:
+    """Every service of the sandbox target with no dependency between them: one wave."""
+    steps = [
+        PlannedStep(
+            service=s.name,
+            deployment=s.deployment_name,
+            namespace="ns",
+            to_release="v1.0.0",
+            from_revision=2,
+            to_revision=1,
+        )
+        for s in target.services
+    ]
+    for s in target.services:
+        s.depends_on.clear()
+    return RollbackPlan(target_id="t", release="v1.1.0", to_release="v1.0.0", steps=steps)
+
+
+def test_a_large_wave_is_rolled_back_in_batches_and_a_failure_stops_the_rest() -> None:
+    target = load_target("targets/sandbox.yaml")
+    plan = _independent_plan(target)
+    names = [s.deployment for s in plan.steps]
+
+    executor = _RecordingExecutor(target, batch_size=4)
+    steps = executor.run(plan)
+    assert executor.batches == [names[0:4], names[4:8], names[8:]]
+    assert all(s.result == "rolled back" for s in steps)
+
+    stopping = _RecordingExecutor(target, batch_size=4, fails=names[5])
+    steps = stopping.run(plan)
+    assert stopping.batches == [names[0:4], names[4:8]]
+    assert [s.result for s in steps[8:]] == [f"not run: stopped after deployment/{names[5]}"] * (
+        len(names) - 8
+    )

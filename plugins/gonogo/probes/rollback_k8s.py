@@ -33,6 +33,10 @@ REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 HEALTH_DEADLINE_S = 30.0
 """How long a rolled-back service may take to report healthy at its old version."""
+BATCH_SIZE = 50
+"""Deployments of one wave rolled back at once. The controller works through
+a large wave at its own pace; in batches, each Deployment's rollout timeout
+measures its own rollout rather than its place in the controller's queue."""
 
 
 @dataclass(frozen=True)
@@ -171,10 +175,11 @@ class _Prepared:
 
 
 class RollbackExecutor:
-    """Runs a plan wave by wave (see ``dependency_waves``): each wave's
-    Deployments are patched together, watched together, health-checked
-    together. A step that cannot be done stops the rollback before its wave
-    changes anything, and the steps after it are reported as not run."""
+    """Runs a plan wave by wave (see ``dependency_waves``), a large wave in
+    batches of ``batch_size``: each batch's Deployments are patched together,
+    watched together, health-checked together. A step that cannot be done
+    stops the rollback before its batch changes anything, and the steps after
+    it are reported as not run."""
 
     def __init__(
         self,
@@ -185,6 +190,7 @@ class RollbackExecutor:
         dry_run: bool,
         progress: Progress | None = None,
         health_deadline_s: float = HEALTH_DEADLINE_S,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.kube = kube
         self.target = target
@@ -192,13 +198,18 @@ class RollbackExecutor:
         self.dry_run = dry_run
         self.progress = progress
         self.health_deadline_s = health_deadline_s
+        self.batch_size = max(1, batch_size)
         self.patcher = Patcher(kube, dry_run=dry_run)
 
     def run(self, plan: RollbackPlan) -> list[RollbackStep]:
         done: list[RollbackStep] = []
-        waves = dependency_waves(plan.steps, self.target)
-        for n, wave in enumerate(waves):
-            results, stopped_by = self.run_wave(wave)
+        batches = [
+            wave[at : at + self.batch_size]
+            for wave in dependency_waves(plan.steps, self.target)
+            for at in range(0, len(wave), self.batch_size)
+        ]
+        for n, batch in enumerate(batches):
+            results, stopped_by = self.run_batch(batch)
             done.extend(results)
             if stopped_by is not None:
                 done.extend(
@@ -209,14 +220,15 @@ class RollbackExecutor:
                         f"not run: stopped after deployment/{stopped_by}",
                         0.0,
                     )
-                    for later in waves[n + 1 :]
+                    for later in batches[n + 1 :]
                     for rest in later
                 )
                 break
         return done
 
-    def run_wave(self, wave: list[PlannedStep]) -> tuple[list[RollbackStep], str | None]:
-        """Roll back one wave; also return the Deployment that stopped the plan, if any."""
+    def run_batch(self, wave: list[PlannedStep]) -> tuple[list[RollbackStep], str | None]:
+        """Roll back one batch (a wave, or part of a large one); also return the
+        Deployment that stopped the plan, if any."""
         started = time.monotonic()
         finished: dict[str, RollbackStep] = {}
         prepared: list[_Prepared] = []
