@@ -1,63 +1,36 @@
 """Phases 4 to 7 (T-10 to T+5): each tier deployed in dependency order with
 the release's images, its rollouts watched to the end, then health and
 version checked. Without ``--execute`` the apply is a server-side dry run and
-the planned changes are the evidence."""
+the planned changes are the evidence.
+
+Every deploy item runs the same way (``deploy_item`` reads what to apply from
+the bound item), so they are one test, one parameter per item; the item marker
+on each parameter puts it in its own phase of the timeline."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from suites.deploy.plan import DeployOutcome
 
-Deploy = Callable[[], DeployOutcome]
+DEPLOY_ITEMS = {
+    "redis": "Deploy Redis (cache/session store)",
+    "mcp-core": "Deploy MCP services (core functionality)",
+    "dashboard-business": "Deploy dashboard and business logic",
+    "integrations": "Deploy integration services",
+    "mcp-business": "Deploy MCP Business service",
+    "ingress-networking": "Deploy ingress and networking",
+    "monitoring": "Deploy monitoring stack",
+}
 
 
-def _deployed(deploy_item: Deploy) -> None:
-    __tracebackhide__ = True
+@pytest.mark.mutating
+@pytest.mark.parametrize(
+    "tier",
+    [pytest.param(key, marks=pytest.mark.item(title)) for key, title in DEPLOY_ITEMS.items()],
+)
+def test_deploy(tier: str, deploy_item: Callable[[], DeployOutcome]) -> None:
     outcome = deploy_item()
     assert not outcome.problems, "; ".join(outcome.problems)
-
-
-@pytest.mark.mutating
-@pytest.mark.item("Deploy Redis (cache/session store)")
-def test_deploy_redis(deploy_item: Deploy) -> None:
-    _deployed(deploy_item)
-
-
-@pytest.mark.mutating
-@pytest.mark.item("Deploy MCP services (core functionality)")
-def test_deploy_mcp_core(deploy_item: Deploy) -> None:
-    _deployed(deploy_item)
-
-
-@pytest.mark.mutating
-@pytest.mark.item("Deploy dashboard and business logic")
-def test_deploy_dashboard_and_business(deploy_item: Deploy) -> None:
-    _deployed(deploy_item)
-
-
-@pytest.mark.mutating
-@pytest.mark.item("Deploy integration services")
-def test_deploy_integrations(deploy_item: Deploy) -> None:
-    _deployed(deploy_item)
-
-
-@pytest.mark.mutating
-@pytest.mark.item("Deploy MCP Business service")
-def test_deploy_mcp_business(deploy_item: Deploy) -> None:
-    _deployed(deploy_item)
-
-
-@pytest.mark.mutating
-@pytest.mark.item("Deploy ingress and networking")
-def test_deploy_ingress_and_networking(deploy_item: Deploy) -> None:
-    _deployed(deploy_item)
-
-
-@pytest.mark.mutating
-@pytest.mark.item("Deploy monitoring stack")
-def test_deploy_monitoring(deploy_item: Deploy, target: Any) -> None:
-    _deployed(deploy_item)
