@@ -14,8 +14,11 @@ from gonogo.evidence import Evidence
 from gonogo.rollback import RollbackPlan
 from gonogo.settings import Settings
 
-STABILITY_REQUESTS = 20
-"""Requests per service in the stability window."""
+STABILITY_ROUNDS = (3, 20)
+"""Least and most rounds of one health request per service in the stability window."""
+STABILITY_WINDOW_S = 10.0
+"""Rounds go on (past the least) until this long has passed: nine services get
+twenty samples each, five hundred get the three that fit, in bounded time."""
 
 
 def _steps_rows(steps: list[Any]) -> list[dict[str, Any]]:
@@ -93,16 +96,16 @@ def test_verify_rollback_success(
     gonogo_settings: Settings,
     evidence: Evidence,
 ) -> None:
-    from gonogo.probes.rollback_k8s import check_health
+    from gonogo.probes.rollback_k8s import check_health_many
 
     services = target.release_services()
     if gonogo_settings.service:
         services = [target.service(gonogo_settings.service)]
     expected = None if dry_run else target.previous_release
     rows, problems = [], []
-    for service in services:
+    health = check_health_many(target, environment, [(s, expected) for s in services], 30.0)
+    for service, problem in zip(services, health, strict=True):
         deployment = cluster.deployment(service.deployment_name)
-        problem = check_health(target, environment, service, expected, 30.0)
         tag = deployment.image_tag(service.container)
         rows.append(
             {
@@ -194,14 +197,18 @@ def test_verify_system_stability(
 
     services = [s for s in target.services_in_dependency_order() if s.health_path]
     unavailable = [d.name for d in cluster.deployments() if not d.is_available]
-    requests = [
+    round_of_requests = [
         HttpRequest(s.name, url, timeout=5.0)
-        for _ in range(STABILITY_REQUESTS)
         for s in services
         if (url := target.health_url(s, environment))
     ]
+    least, most = STABILITY_ROUNDS
     started = time.monotonic()
-    results = probe(requests, concurrency=8)
+    results: list[Any] = []
+    for n in range(most):
+        if n >= least and time.monotonic() - started >= STABILITY_WINDOW_S:
+            break
+        results += probe(round_of_requests, concurrency=16)
     window = time.monotonic() - started
     errors = [r for r in results if not r.ok]
     rate = len(errors) / len(results) if results else 1.0
