@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,11 +58,9 @@ def _absolute(value: str, base: Path) -> str:
     return str((base / value).resolve())
 
 
-def target_copy(
-    namespace: str, directory: Path, cfg: SandboxConfig, overrides: dict[str, Any] | None = None
-) -> Path:
-    """``targets/sandbox.yaml`` pointed at ``namespace``, with relative paths made
-    absolute, deep-merged with ``overrides``, written to ``directory``."""
+def sandbox_target(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``targets/sandbox.yaml`` with its file paths made absolute (so a copy
+    works from any directory), deep-merged with ``overrides``."""
     data = yaml.safe_load(SANDBOX_TARGET.read_text())
     base = SANDBOX_TARGET.parent
     for key in _PATH_KEYS:
@@ -72,6 +70,16 @@ def target_copy(
         data["release_notes"]["path"] = _absolute(data["release_notes"]["path"], base)
     if "security_scan" in data:
         data["security_scan"]["report"] = _absolute(data["security_scan"]["report"], base)
+    _merge(data, overrides or {})
+    return data
+
+
+def target_copy(
+    namespace: str, directory: Path, cfg: SandboxConfig, overrides: dict[str, Any] | None = None
+) -> Path:
+    """The sandbox target (``sandbox_target``) pointed at ``namespace``, deep-merged
+    with ``overrides``, written to ``directory``."""
+    data = sandbox_target()
     data["namespaces"]["production"] = namespace
     data["environments"]["production"]["base_url"] = f"{cfg.url('demo')}/_ns/{namespace}"
     _merge(data, overrides or {})
@@ -93,6 +101,39 @@ def manifests_copy(directory: Path) -> Path:
     out = directory / "manifests"
     shutil.copytree(REPO / "sandbox" / "manifests", out)
     return out
+
+
+def release_with(directory: Path, service: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of the release's manifests in which ``change`` has been applied to
+    ``service``'s Deployment: what a broken release of that one service looks
+    like to the deploy stage. Point a target's ``manifests_dir`` at it."""
+    manifests = manifests_copy(directory)
+    path = manifests / f"{service}.yaml"
+    documents = list(yaml.safe_load_all(path.read_text()))
+    for doc in documents:
+        if doc and doc.get("kind") == "Deployment":
+            change(doc)
+    path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+    return manifests
+
+
+def never_available(deployment: dict[str, Any]) -> None:
+    """Ask for more than any node has, and give up after 10 s: the rollout can
+    never complete, so the deploy stage fails and rolls back."""
+    deployment["spec"]["progressDeadlineSeconds"] = 10
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    impossible = {"cpu": "500", "memory": "1Ti"}
+    container["resources"] = {"requests": impossible, "limits": impossible}
+
+
+def fault(annotation: str, value: str) -> Callable[[dict[str, Any]], None]:
+    """A change putting one of the sandbox's fault annotations on the pod template."""
+
+    def change(deployment: dict[str, Any]) -> None:
+        metadata = deployment["spec"]["template"]["metadata"]
+        metadata.setdefault("annotations", {})[annotation] = value
+
+    return change
 
 
 @contextmanager

@@ -23,8 +23,9 @@ from gonogo.sandbox.services.fakes import github as github_fake
 from gonogo.sandbox.services.fakes import hubspot as hubspot_fake
 from gonogo.target import load_target
 
+from tests.e2e.demo_system import sandbox_target
+
 REPO = Path(__file__).resolve().parents[2]
-SANDBOX_TARGET = REPO / "targets" / "sandbox.yaml"
 MANUAL_ITEMS = (
     "Change approval",
     "Maintenance window scheduled",
@@ -37,23 +38,8 @@ ROLES = {"production": "change-management", "staging": "technical-lead"}
 def target_copy(path: Path, changes: dict[str, Any]) -> Path:
     """The sandbox target with file paths made absolute and ``changes`` merged
     in (dicts recursively); written to ``path``."""
-    data = yaml.safe_load(SANDBOX_TARGET.read_text())
-    base = SANDBOX_TARGET.parent
-    for key in ("manifests_dir", "secrets_dir"):
-        data[key] = str((base / data[key]).resolve())
-    data["release_notes"]["path"] = str((base / data["release_notes"]["path"]).resolve())
-    data["security_scan"]["report"] = str((base / data["security_scan"]["report"]).resolve())
-    _merge(data, changes)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    path.write_text(yaml.safe_dump(sandbox_target(changes), sort_keys=False))
     return path
-
-
-def _merge(base: dict[str, Any], changes: dict[str, Any]) -> None:
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
 
 
 def write_signoffs(path: Path, *, skip: tuple[str, ...] = ()) -> Path:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from tests.e2e.demo_system import demo_system, manifests_copy
+from tests.e2e.demo_system import demo_system, never_available, release_with
 from tests.e2e.test_deploy_and_rollback import RELEASE_SERVICES, run_suite, versions
 
 
@@ -27,16 +25,7 @@ def test_missing_image_tag_is_no_go_at_phase_2(sandbox_running: object, tmp_path
 def test_unavailable_deployment_is_rolled_back_in_reverse_order(
     sandbox_running: object, tmp_path: Path
 ) -> None:
-    broken = manifests_copy(tmp_path)
-    path = broken / "sophia-dashboard.yaml"
-    docs = list(yaml.safe_load_all(path.read_text()))
-    for doc in docs:
-        if doc and doc["kind"] == "Deployment":
-            doc["spec"]["progressDeadlineSeconds"] = 10
-            container = doc["spec"]["template"]["spec"]["containers"][0]
-            impossible = {"cpu": "500", "memory": "1Ti"}
-            container["resources"] = {"requests": impossible, "limits": impossible}
-    path.write_text(yaml.safe_dump_all(docs))
+    broken = release_with(tmp_path, "sophia-dashboard", never_available)
     with demo_system(tmp_path, "broken", overrides={"manifests_dir": str(broken)}) as demo:
         result = run_suite(
             demo, tmp_path / "reports", "-m", "deploy", "--execute", "--rollback=auto"

@@ -1,9 +1,10 @@
 """Post-deployment validation against the sandbox, each scenario in a fresh
 namespace holding the demo system (``tests/e2e/demo_system.py``).
 
-The release is put in place with kubectl (every image to v1.1.0, as the
-deploy stage does) so these tests exercise the post-deploy checks and the
-rollback hook; the deploy stage has its own end-to-end tests."""
+Most scenarios put the release in place with kubectl (every image to v1.1.0,
+as the deploy stage does) to exercise the post-deploy checks alone; the faulty
+release goes through the whole command an operator runs, deploy stage
+included, with automatic rollback."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from gonogo.probes import consistency
 from gonogo.probes.redis import connect
 from gonogo.sandbox import cluster
 
-from tests.e2e.demo_system import REPO, DemoSystem, demo_system
+from tests.e2e.demo_system import REPO, DemoSystem, demo_system, fault, release_with
 
 TOKENS = {
     "GONOGO_SANDBOX_GITHUB_TOKEN": "sandbox-github-token",
@@ -86,12 +87,6 @@ def _deploy(demo: DemoSystem, release: str) -> None:
             timeout=130,
         )
     _wait_versions(demo, release)
-
-
-def _fault(demo: DemoSystem, service: str, annotation: str, value: str) -> None:
-    patch = {"spec": {"template": {"metadata": {"annotations": {annotation: value}}}}}
-    _kubectl(demo, "patch", f"deployment/{service}", "--type", "merge", "-p", json.dumps(patch))
-    _kubectl(demo, "rollout", "status", f"deployment/{service}", "--timeout=120s", timeout=130)
 
 
 def _record_consistency(demo: DemoSystem, reports: Path) -> list[str]:
@@ -207,21 +202,31 @@ def test_deleted_consistency_key_fails_data_consistency_naming_it(tmp_path: Path
     ],
     ids=["errors-20pct", "latency-3s"],
 )
-def test_fault_trips_the_criterion_and_rolls_back(
+def test_faulty_release_is_no_go_at_its_criterion_and_rolled_back(
     tmp_path: Path, annotation: str, value: str, criterion: str
 ) -> None:
-    with demo_system(tmp_path, "pd-fault") as demo:
-        _deploy(demo, "v1.1.0")
-        _fault(demo, FAULTY, annotation, value)
+    """The whole release, as an operator runs it: deploy stage then post-deploy
+    validation, executed, with automatic rollback."""
+    manifests = release_with(tmp_path, FAULTY, fault(annotation, value))
+    with demo_system(tmp_path, "pd-fault", overrides={"manifests_dir": str(manifests)}) as demo:
         _record_consistency(demo, tmp_path / "reports")
 
-        done = _gonogo(demo, tmp_path, "-m", "postdeploy", "--execute", "--rollback=auto")
+        done = _gonogo(
+            demo,
+            tmp_path,
+            "-m",
+            "deploy or postdeploy",
+            "--execute",
+            "--rollback=auto",
+            timeout=900,
+        )
 
         verdict = _verdict(done.stdout)
         assert done.returncode == 1, done.stdout[-4000:]
         assert verdict.startswith("NO-GO"), verdict
         assert "Extended Validation (T+30)" in verdict or "Business Validation" in verdict, verdict
         assert f"{criterion} for {FAULTY}" in done.stdout, done.stdout[-4000:]
+        assert "rolled back" in done.stdout, done.stdout[-4000:]
         _wait_versions(demo, "v1.0.0")
         with httpx.Client(timeout=10) as client:
             codes = [client.get(f"{demo.base_url}/{FAULTY}/health").status_code for _ in range(40)]
