@@ -1,23 +1,45 @@
 """The HTML report as an approver opens it: headless Chromium (Debian's), no network.
 
-Two runs are generated with pytester: a GO run and a NO-GO run whose failed
-deploy check triggers an automatic rollback (a test plugin answers
-``pytest_gonogo_rollback`` with recorded steps). Each report is opened from
-disk; the page must show the verdict, every item, a failed item's evidence,
-the rollback steps and the sign-offs, make no network request and log no
-console error. Screenshots are kept under the test's tmp dir, and copied to
-``reports/screenshots/`` when ``GONOGO_KEEP_SCREENSHOTS`` is set."""
+Both reports come from real runs against the sandbox:
+
+* a GO run: the pre-deployment gate on the demo system, with recorded
+  sign-offs, a fresh backup and a measured load result;
+* a NO-GO run: the deploy stage, executed with ``--rollback=auto``, of a
+  release whose dashboard can never become available, in a namespace of its
+  own; the failed phase closes the gate and the Kubernetes rollback returns
+  every changed Deployment to v1.0.0.
+
+Each report is opened from disk; the page must show the verdict, every item
+the run tested (read back from the run's JUnit XML) in its state, a failed
+item's evidence, the rollback steps and the sign-offs, make no network
+request and log no console error. Screenshots are kept under the test's tmp
+dir, and copied to ``reports/screenshots/`` when ``GONOGO_KEEP_SCREENSHOTS``
+is set."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import textwrap
-from datetime import UTC, datetime, timedelta
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gonogo.markers import BINDING_PROPERTY
+from gonogo.probes.kube import KubeClient
+from gonogo.sandbox.config import SandboxConfig
+
+from tests.e2e.demo_system import demo_system, never_available, release_with
+from tests.e2e.predeploy_support import (
+    REPO,
+    run_suite,
+    target_copy,
+    write_backup,
+    write_load_result,
+    write_signoffs,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,105 +51,81 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ROOT = Path(__file__).resolve().parents[2]
-
-ROLLBACK_PLUGIN = """\
-from gonogo.rollback import RollbackStep
-
-def pytest_gonogo_rollback(plan, target, environment, settings):
-    return [RollbackStep(s.deployment, 4, 3, "rolled back", 1.5) for s in plan.steps]
-"""
-
-SUITE = """\
-import json
-import pytest
-
-@pytest.mark.item("Change approval")
-@pytest.mark.manual
-def test_change_approval(target, signoff):
-    pass
-
-@pytest.mark.item("Cluster healthy")
-def test_cluster(target, evidence):
-    evidence.table("nodes", [{"name": f"node-{n}", "ready": True} for n in range(3)])
-
-@pytest.mark.item("Performance testing", phase="Readiness")
-def test_perf(target, evidence):
-    samples = [{"t": t, "rps": 40.0, "error_rate": 0.002 * t, "p50_ms": 35 + t, "p95_ms": 80 + 4 * t}
-               for t in range(0, 30, 2)]
-    evidence.attach("baseline load", json.dumps({"samples": samples, "limits": {"error_rate": 0.05}}),
-                    mime="application/vnd.gonogo.timeseries+json")
-
-@pytest.mark.item("System health check")
-def test_health(target, evidence):
-    evidence.measure("unavailable_deployments", 0, limit=0)
-
-@pytest.mark.item("Deploy services")
-@pytest.mark.mutating
-@pytest.mark.parametrize("service", ["db", "api", "web"])
-def test_deploy(target, service, evidence):
-    rate = 0.204 if (FAIL and service == "web") else 0.0
-    evidence.measure("error_rate", rate, limit=0.05, service=service)
-    assert rate <= 0.05, f"error rate {rate:.1%} > 5.0% for {service} over 1,204 requests; see the load chart"
-
-@pytest.mark.item("Service health checks")
-def test_post(target):
-    pass
-
-@pytest.mark.item("Rollback to previous version")
-def test_rollback_item(target):
-    pass
-"""
-
-CHECKLIST_ITEMS = [
-    "Change approval",
-    "Backup verification",
-    "Cluster healthy",
-    "Performance testing",
-    "System health check",
-    "Deploy services",
-    "Rollback to previous version",
-    "Service health checks",
-    "Immediate Response",
-]
+BROKEN = "sophia-dashboard"
 
 
-def _signoffs() -> str:
-    when = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    return textwrap.dedent(
-        f"""\
-        signoffs:
-          - item: Change approval
-            who: Dana Ops
-            role: change-management
-            when: {when}
-            release: v2.0.0
-            environment: production
-            ticket: CHG-4711
-        """
+@dataclass(frozen=True)
+class Run:
+    """One real run: its exit code, terminal output, HTML report and the
+    checklist items it tested (index -> title), from its JUnit XML."""
+
+    code: int
+    output: str
+    html: Path
+    items: dict[int, str]
+
+
+def _run(*args: str, cwd: Path) -> Run:
+    code, output = run_suite(*args, cwd=cwd)
+    reports = cwd / "reports"
+    items: dict[int, str] = {}
+    for junit in reports.glob("junit-*.xml"):
+        for prop in ET.parse(junit).getroot().iter("property"):
+            if prop.get("name") == BINDING_PROPERTY:
+                binding = json.loads(prop.get("value") or "{}")
+                items[int(binding["index"])] = binding["title"]
+    return Run(code, output, reports / "gonogo.html", items)
+
+
+@pytest.fixture(scope="module")
+def go_run(sandbox_running: SandboxConfig, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    work = tmp_path_factory.mktemp("report-go")
+    target = target_copy(
+        work / "target.yaml",
+        {"backups_dir": str(work / "backups"), "load_results_dir": str(work / "load")},
     )
-
-
-def _generate(project: pytest.Pytester, name: str, fail: bool) -> Path:
-    project.makeconftest(ROLLBACK_PLUGIN)
-    project.makepyfile(test_suite=f"FAIL = {fail}\n" + SUITE)
-    project.makefile(".yaml", signoffs=_signoffs())
-    html = project.path / "out" / f"{name}.html"
-    result = project.runpytest(
+    kube = KubeClient(kubeconfig=sandbox_running.kubeconfig, context=sandbox_running.kube_context)
+    try:
+        write_backup(kube, "sophia", work / "backups")
+    finally:
+        kube.close()
+    write_load_result(target, "production")
+    signoffs = write_signoffs(work / "signoffs.yaml")
+    run = _run(
+        str(REPO / "suites"),
+        "-m",
+        "predeploy",
         "--target",
-        "target.yaml",
+        str(target),
         "--env",
         "production",
         "--signoffs",
-        "signoffs.yaml",
-        "--execute",
-        "--rollback=auto",
-        "--html",
-        str(html),
-        "--self-contained-html",
+        str(signoffs),
+        cwd=work,
     )
-    assert result.ret == (1 if fail else 0), "\n".join(result.outlines[-20:])
-    return html
+    assert run.code == 0, run.output[-4000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def no_go_run(sandbox_running: SandboxConfig, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    work = tmp_path_factory.mktemp("report-nogo")
+    broken = release_with(work, BROKEN, never_available)
+    with demo_system(work, "report", overrides={"manifests_dir": str(broken)}) as demo:
+        run = _run(
+            str(REPO / "suites"),
+            "-m",
+            "deploy",
+            "--target",
+            str(demo.target_file),
+            "--env",
+            "production",
+            "--execute",
+            "--rollback=auto",
+            cwd=work,
+        )
+    assert run.code == 1, run.output[-4000:]
+    return run
 
 
 def _open(html: Path, shot: Path) -> tuple[Any, Any, list[str], list[str]]:
@@ -150,34 +148,47 @@ def _open(html: Path, shot: Path) -> tuple[Any, Any, list[str], list[str]]:
 
 def _keep(shots: list[Path]) -> None:
     if os.environ.get("GONOGO_KEEP_SCREENSHOTS"):
-        dest = ROOT / "reports" / "screenshots"
+        dest = REPO / "reports" / "screenshots"
         dest.mkdir(parents=True, exist_ok=True)
         for shot in shots:
             shutil.copy2(shot, dest / shot.name)
 
 
+def _states(page: Any) -> dict[str, str]:
+    return dict(
+        page.locator("#gonogo-checklist li.item").evaluate_all(
+            "els => els.map(e => [e.id, e.dataset.state])"
+        )
+    )
+
+
+def _assert_every_item_of_the_run_shown(page: Any, run: Run) -> None:
+    states = _states(page)
+    titles = page.locator("#gonogo-checklist li.item > .title").all_inner_texts()
+    assert run.items, "the run's JUnit XML names no checklist item"
+    for index, title in run.items.items():
+        assert any(title in t for t in titles), title
+        assert states.get(f"item-{index}") not in (None, "not_run"), (title, states)
+
+
 def test_go_report_renders_offline_with_verdict_items_and_signoffs(
-    project: pytest.Pytester, tmp_path: Path
+    go_run: Run, tmp_path: Path
 ) -> None:
-    html = _generate(project, "go", fail=False)
     shot = tmp_path / "report-go.png"
-    manager, browser, errors, requests = _open(html, shot)
+    manager, browser, errors, requests = _open(go_run.html, shot)
     try:
         page = browser.contexts[0].pages[0]
         assert page.locator(".gonogo-banner .verdict").inner_text() == "GO"
-        assert page.locator(".gonogo-banner").is_visible()
-        titles = page.locator("#gonogo-checklist li.item > .title").all_inner_texts()
-        for title in CHECKLIST_ITEMS:
-            assert any(title in t for t in titles), title
-        states = page.locator("#gonogo-checklist li.item").evaluate_all(
-            "els => els.map(e => e.dataset.state)"
-        )
-        assert states.count("not_run") == 3 and "failed" not in states
-        assert page.locator("#item-5").get_attribute("data-state") == "passed"  # executed
+        banner = page.locator(".gonogo-banner").inner_text()
+        assert "sophia" in banner and "v1.1.0" in banner and "production" in banner
+        _assert_every_item_of_the_run_shown(page, go_run)
+        states = _states(page)
+        assert "failed" not in states.values() and "blocked" not in states.values()
+        assert "signed_off" in states.values()
         signoffs = page.locator("#gonogo-signoffs table")
         assert signoffs.is_visible()
-        assert "Dana Ops" in signoffs.inner_text() and "CHG-4711" in signoffs.inner_text()
-        assert page.locator("#gonogo-load svg.gonogo-chart").is_visible()
+        text = signoffs.inner_text()
+        assert "Change approval" in text and "Dana Ops" in text and "CHG-4711" in text
         assert page.locator("#gonogo-timeline svg").is_visible()
         assert errors == [], errors
         assert requests == [], requests
@@ -188,43 +199,34 @@ def test_go_report_renders_offline_with_verdict_items_and_signoffs(
 
 
 def test_no_go_report_shows_failed_evidence_and_rollback_steps(
-    project: pytest.Pytester, tmp_path: Path
+    no_go_run: Run, tmp_path: Path
 ) -> None:
-    html = _generate(project, "nogo", fail=True)
     shot = tmp_path / "report-nogo.png"
-    manager, browser, errors, requests = _open(html, shot)
+    manager, browser, errors, requests = _open(no_go_run.html, shot)
     try:
         page = browser.contexts[0].pages[0]
         assert page.locator(".gonogo-banner .verdict").inner_text() == "NO-GO"
         lines = page.locator(".gonogo-banner .verdict-lines").inner_text()
-        assert "NO-GO — Phase 2 (T-10) failed: 1 check" in lines
-        failed = page.locator("#item-5")
-        assert failed.get_attribute("data-state") == "failed"
-        evidence = failed.locator("details.evidence")
+        assert "NO-GO — Phase 5 (T-5) failed" in lines, lines
+        _assert_every_item_of_the_run_shown(page, no_go_run)
+        failed = page.locator('#gonogo-checklist li.item[data-state="failed"]').first
+        evidence = failed.locator("details.evidence").first
         assert evidence.get_attribute("open") is not None, "a failure's evidence is open"
-        text = evidence.inner_text()
-        assert "error rate 20.4% > 5.0% for web" in text
-        assert "20.40%" in text and "over limit" in text
-        assert page.locator("#item-8").get_attribute("data-state") == "blocked"
-        gate = page.locator("#gonogo-gates")
-        assert "Gate closed: Phase 2 (T-10)" in gate.inner_text()
+        assert "ProgressDeadlineExceeded" in evidence.inner_text()
+        assert "blocked" in _states(page).values()
+        assert "Gate closed: Phase 5 (T-5)" in page.locator("#gonogo-gates").inner_text()
         steps = page.locator("table.rollback-steps tbody tr")
-        assert steps.count() == 3
         rows = steps.all_inner_texts()
-        assert [r.split("\t")[1] for r in rows] == [
-            "deployment/web",
-            "deployment/api",
-            "deployment/db",
-        ]
-        assert all("rolled back" in r and "1.5 s" in r for r in rows)
+        assert len(rows) >= 2, rows
+        assert rows[0].split("\t")[1] == "deployment/sophia-business", rows
+        assert all("rolled back" in r or "already at target" in r for r in rows), rows
         assert page.locator("table.rollback-steps").is_visible()
-        assert "Dana Ops" in page.locator("#gonogo-signoffs").inner_text()
         # the evidence of a passed item is one click away
-        cluster = page.locator("#item-2 details.evidence")
-        assert not cluster.locator("table").is_visible()
-        cluster.locator("summary").click()
-        assert cluster.locator("table").is_visible()
-        assert "node-2" in cluster.inner_text()
+        passed = page.locator('#gonogo-checklist li.item[data-state="passed"]').first
+        details = passed.locator("details.evidence").first
+        assert details.get_attribute("open") is None
+        details.locator("summary").click()
+        assert details.get_attribute("open") is not None
         assert errors == [], errors
         assert requests == [], requests
     finally:
