@@ -109,30 +109,35 @@ def measure(
 
 
 def rollback_seconds(
-    cfg: SandboxConfig, n: int, target: Path, env: dict[str, str]
+    cfg: SandboxConfig, n: int, target: Path, env: dict[str, str], reports: Path
 ) -> dict[str, Any]:
-    """Put every service on v1.1.0, then time gonogo's complete system rollback."""
+    """Back up the system as the deploy's Phase 1 does, put every service on
+    v1.1.0, then time gonogo's immediate rollback of one service (stop, undo,
+    verify) and its complete system rollback of the rest (the whole phase:
+    undo in reverse dependency order, restore the configuration, prove
+    stability)."""
+    suite = [sys.executable, "-m", "pytest", "suites", "--target", str(target)]
+    common = ["--env", "production", "-p", "no:cacheprovider", "--reports-dir", str(reports)]
+    _, output, code = timed(
+        [*suite, "-m", "deploy", "--phase", "Phase 1", "-k", "backup", "--execute", *common], env
+    )
+    if code != 0:
+        raise SystemExit(f"backup before the rollback failed:\n{output[-2000:]}")
     release = [d for d in scale.manifests(n, "v1.1.0") if d["kind"] == "Deployment"]
     scale.apply_and_wait(cfg, n, release)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "suites",
-        "-m",
-        "rollback",
-        "--target",
-        str(target),
-        "--env",
-        "production",
-        "--execute",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--phase",
-        "Complete System Rollback",
-    ]
-    seconds, output, code = timed(command, env)
+    rollback = [*suite, "-m", "rollback", *common, "--execute", "-q", "-rfE", "--durations=0"]
+    one = scale.service_names(n)[0]
+    single_s, single_out, _ = timed(
+        [*rollback, "--phase", "Immediate Rollback", "--service", one], env
+    )
+    print(
+        f"    immediate rollback of one service ({one}): {single_s:.1f} s ({outcome(single_out)})",
+        flush=True,
+    )
+    seconds, output, code = timed([*rollback, "--phase", "Complete System Rollback"], env)
+    log = REPO / "reports" / "benchmarks" / f"rollback-{n}.txt"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(output)
     images = scale.kubectl(
         cfg,
         "get",
@@ -145,11 +150,16 @@ def rollback_seconds(
     back = sum(1 for i in images if i.endswith(":v1.0.0"))
     print(
         f"    complete rollback of {n} services: {seconds:.1f} s, {back}/{n} back on v1.0.0 "
-        f"({outcome(output)})",
+        f"({outcome(output)}; output in {log.relative_to(REPO)})",
         flush=True,
     )
+    for line in output.splitlines():
+        if re.match(r"^\d+\.\d+s call ", line):
+            print(f"      {line}", flush=True)
     return {
         "seconds": seconds,
+        "one_service_seconds": single_s,
+        "one_service_outcome": outcome(single_out),
         "returned": back,
         "services": n,
         "exit": code,
@@ -161,7 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 500])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--skip-rollback", action="store_true")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--skip-rollback", action="store_true", help="measure the gates only")
+    what.add_argument(
+        "--rollback-only", action="store_true", help="measure the complete rollback only"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated namespaces")
     args = parser.parse_args(argv)
 
@@ -183,57 +197,61 @@ def main(argv: list[str] | None = None) -> int:
             ready = scale.deploy(cfg, n)
             print(f"    generated and Available in {ready:.1f} s", flush=True)
             target = scale.target_file(n, workdir)
-            idle = idle_rate(cfg)
-            gate = [
-                sys.executable,
-                "-m",
-                "pytest",
-                "suites",
-                "--target",
-                str(target),
-                "--env",
-                "production",
-                "--signoffs",
-                str(signoffs),
-                "--no-gate",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "--reports-dir",
-                str(workdir / "reports"),
-            ]
-            size: dict[str, Any] = {"idle_requests_per_s": idle}
-            size["predeploy"] = measure(
-                "gonogo predeploy gate", [*gate, "-m", "predeploy"], env, args.runs, cfg, idle
-            )
-            size["predeploy"]["api_requests_per_phase"] = (
-                size["predeploy"]["api_requests_median"] / PREDEPLOY_PHASES
-            )
-            size["t_plus_10"] = measure(
-                "gonogo T+10 validation",
-                [*gate, "-m", "postdeploy", "--phase", "Immediate Validation"],
-                env,
-                args.runs,
-                cfg,
-                idle,
-            )
-            shell = [
-                str(REPO / "benchmarks" / "shell_baseline.sh"),
-                scale.namespace(n),
-                f"http://127.0.0.1:{cfg.port('demo')}/_ns/{scale.namespace(n)}",
-                *scale.service_names(n),
-            ]
-            size["shell"] = measure("shell baseline", shell, env, args.runs, cfg, idle)
-            size["ratio_shell_over_gate"] = (
-                size["shell"]["median_s"] / size["predeploy"]["median_s"]
-            )
-            print(f"    baseline / gonogo gate: {size['ratio_shell_over_gate']:.1f}x", flush=True)
+            size: dict[str, Any] = {}
+            if not args.rollback_only:
+                idle = idle_rate(cfg)
+                gate = [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "suites",
+                    "--target",
+                    str(target),
+                    "--env",
+                    "production",
+                    "--signoffs",
+                    str(signoffs),
+                    "--no-gate",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "--reports-dir",
+                    str(workdir / "reports"),
+                ]
+                size["idle_requests_per_s"] = idle
+                size["predeploy"] = measure(
+                    "gonogo predeploy gate", [*gate, "-m", "predeploy"], env, args.runs, cfg, idle
+                )
+                size["predeploy"]["api_requests_per_phase"] = (
+                    size["predeploy"]["api_requests_median"] / PREDEPLOY_PHASES
+                )
+                size["t_plus_10"] = measure(
+                    "gonogo T+10 validation",
+                    [*gate, "-m", "postdeploy", "--phase", "Immediate Validation"],
+                    env,
+                    args.runs,
+                    cfg,
+                    idle,
+                )
+                shell = [
+                    str(REPO / "benchmarks" / "shell_baseline.sh"),
+                    scale.namespace(n),
+                    f"http://127.0.0.1:{cfg.port('demo')}/_ns/{scale.namespace(n)}",
+                    *scale.service_names(n),
+                ]
+                size["shell"] = measure("shell baseline", shell, env, args.runs, cfg, idle)
+                size["ratio_shell_over_gate"] = (
+                    size["shell"]["median_s"] / size["predeploy"]["median_s"]
+                )
+                print(
+                    f"    baseline / gonogo gate: {size['ratio_shell_over_gate']:.1f}x", flush=True
+                )
             if not args.skip_rollback:
-                size["rollback"] = rollback_seconds(cfg, n, target, env)
+                size["rollback"] = rollback_seconds(cfg, n, target, env, workdir / "reports")
             results["sizes"][str(n)] = size
             if not args.keep:
                 scale.remove(cfg, n)
-    out = REPO / "reports" / "benchmarks" / "gate.json"
+    out = REPO / "reports" / "benchmarks" / ("rollback.json" if args.rollback_only else "gate.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print_table(results)
@@ -245,17 +263,25 @@ def print_table(results: dict[str, Any]) -> None:
     print()
     print(
         "| services | predeploy gate (s) | shell baseline (s) | baseline/gate | T+10 (s) "
-        "| API req/phase (gate) | API req (T+10) | rollback (s) |"
+        "| API req/phase (gate) | API req (T+10) | rollback, one service (s) "
+        "| rollback, complete (s) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, s in results["sizes"].items():
-        rb = s.get("rollback", {}).get("seconds")
+        rollback = s.get("rollback", {})
+        rb, one = rollback.get("seconds"), rollback.get("one_service_seconds")
+        rb_cells = (
+            f"| {'-' if one is None else f'{one:.1f}'} | {'-' if rb is None else f'{rb:.1f}'} |"
+        )
+        if "predeploy" not in s:
+            print(f"| {n} | - | - | - | - | - | - {rb_cells}")
+            continue
         print(
             f"| {n} | {s['predeploy']['median_s']:.2f} | {s['shell']['median_s']:.2f} "
             f"| {s['ratio_shell_over_gate']:.1f}x | {s['t_plus_10']['median_s']:.2f} "
             f"| {s['predeploy']['api_requests_per_phase']:.0f} "
             f"| {s['t_plus_10']['api_requests_median']:.0f} "
-            f"| {'-' if rb is None else f'{rb:.1f}'} |"
+            f"{rb_cells}"
         )
 
 
