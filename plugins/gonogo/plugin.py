@@ -93,6 +93,7 @@ def _load_targets(settings: Settings) -> dict[str, Any]:
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
     settings = Settings.from_config(config)
+    _run_suites_for_targets(config, settings)
     config.stash[SETTINGS_KEY] = settings
     try:
         config.stash[TARGETS_KEY] = _load_targets(settings)
@@ -118,6 +119,15 @@ def pytest_configure(config: pytest.Config) -> None:
     from gonogo.report import configure as configure_reports
 
     configure_reports(config)
+
+
+def _run_suites_for_targets(config: pytest.Config, settings: Settings) -> None:
+    """``pytest -m predeploy --target T`` with no paths means the checklist
+    suites, not the project's own tests: where ``testpaths`` would have been
+    collected, collect the ``gonogo_suites`` ini paths instead."""
+    suites = [str(p) for p in config.getini("gonogo_suites") if Path(p).exists()]
+    if settings.targets and suites and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        config.args = suites
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -184,6 +184,13 @@ def add_options(parser: pytest.Parser) -> None:
         help="checklist Markdown file, relative to the rootdir.",
     )
     parser.addini(
+        "gonogo_suites",
+        type="paths",
+        default=[],
+        help="where the checklist suites live (e.g. suites). A run given --target "
+        "and no paths collects these instead of testpaths.",
+    )
+    parser.addini(
         "gonogo_stage_order",
         type="linelist",
         default=[],

@@ -376,3 +376,36 @@ def test_phase_option_runs_only_that_phase(project: pytest.Pytester) -> None:
     result = project.runpytest("--target", "target.yaml", "--phase", "Performance testing")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--phase 'Performance testing' names no phase; phases:*"])
+
+
+def test_a_target_run_without_paths_collects_the_suites_not_testpaths(
+    project: pytest.Pytester,
+) -> None:
+    project.makeini(
+        textwrap.dedent(
+            """\
+            [pytest]
+            gonogo_checklist = checklist.md
+            testpaths = tests
+            gonogo_suites = suites
+            addopts = --strict-markers -p no:cacheprovider
+            """
+        )
+    )
+    project.mkdir("tests").joinpath("test_own.py").write_text("def test_own():\n    pass\n")
+    project.mkdir("suites").joinpath("test_checks.py").write_text(
+        "import pytest\n\n"
+        '@pytest.mark.item("Cluster healthy")\n'
+        "def test_cluster(target):\n    pass\n"
+    )
+
+    with_target = project.runpytest("--target", "target.yaml", "--env", "production", "-v")
+    with_target.assert_outcomes(passed=1)
+    with_target.stdout.fnmatch_lines(["*suites/test_checks.py::test_cluster*PASSED*"])
+
+    own_tests = project.runpytest("-v")
+    own_tests.assert_outcomes(passed=1)
+    own_tests.stdout.fnmatch_lines(["*tests/test_own.py::test_own PASSED*"])
+
+    named = project.runpytest("tests", "--target", "target.yaml", "--env", "production", "-v")
+    named.stdout.fnmatch_lines(["*tests/test_own.py::test_own*"])
