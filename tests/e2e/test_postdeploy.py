@@ -228,6 +228,13 @@ def test_faulty_release_is_no_go_at_its_criterion_and_rolled_back(
         assert f"{criterion} for {FAULTY}" in done.stdout, done.stdout[-4000:]
         assert "rolled back" in done.stdout, done.stdout[-4000:]
         _wait_versions(demo, "v1.0.0")
+        health_paths = [s["health_path"] for s in _target(demo)["services"] if s.get("health_path")]
         with httpx.Client(timeout=10) as client:
+            unhealthy = {
+                path: code
+                for path in health_paths
+                if (code := client.get(demo.base_url + path).status_code) != 200
+            }
             codes = [client.get(f"{demo.base_url}/{FAULTY}/health").status_code for _ in range(40)]
+        assert not unhealthy, unhealthy
         assert codes.count(200) / len(codes) >= 0.95, codes
