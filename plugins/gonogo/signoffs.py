@@ -145,9 +145,12 @@ def write_signoffs(
     environment: str,
     ticket: str,
     valid_for: timedelta = timedelta(days=1),
+    append: bool = False,
 ) -> Path:
-    """Record sign-offs for ``items`` given a minute ago: for demos and
-    benchmarks, which stand in for people who would record them as they sign."""
+    """Record sign-offs for ``items`` given a minute ago: for demos, benchmarks
+    and tests, which stand in for people who would record them as they sign.
+    ``append`` adds them to the sign-offs already in ``path`` (another
+    environment's, say)."""
     now = datetime.now(UTC)
     entries = [
         {
@@ -162,6 +165,8 @@ def write_signoffs(
         }
         for item in items
     ]
+    if append and path.is_file():
+        entries = list((yaml.safe_load(path.read_text()) or {}).get("signoffs") or []) + entries
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"signoffs": entries}, sort_keys=False))
     return path

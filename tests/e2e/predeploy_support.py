@@ -11,12 +11,12 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from gonogo import loadresult
+from gonogo import loadresult, signoffs
 from gonogo.probes import httpload
 from gonogo.probes.kube import KubeClient
 from gonogo.sandbox.services.fakes import github as github_fake
@@ -43,22 +43,19 @@ def target_copy(path: Path, changes: dict[str, Any]) -> Path:
 
 
 def write_signoffs(path: Path, *, skip: tuple[str, ...] = ()) -> Path:
-    when = datetime.now(UTC) - timedelta(minutes=5)
-    entries = [
-        {
-            "item": item,
-            "who": "Dana Ops",
-            "role": ROLES[environment],
-            "when": when.isoformat(),
-            "release": "v1.1.0",
-            "environment": environment,
-            "ticket": "CHG-4711",
-        }
-        for environment in ROLES
-        for item in MANUAL_ITEMS
-        if item not in skip
-    ]
-    path.write_text(yaml.safe_dump({"signoffs": entries}))
+    """Sign-offs for every manual item in production and staging, but ``skip``."""
+    path.unlink(missing_ok=True)
+    for environment, role in ROLES.items():
+        signoffs.write_signoffs(
+            path,
+            [item for item in MANUAL_ITEMS if item not in skip],
+            who="Dana Ops",
+            role=role,
+            release="v1.1.0",
+            environment=environment,
+            ticket="CHG-4711",
+            append=True,
+        )
     return path
 
 

@@ -243,3 +243,26 @@ def test_recorded_signoffs_load_back_valid_for_their_release_and_environment(tmp
     found, refused = find_signoff(entries, "change approval", "v2.0.0", "production")
     assert found is not None and found.ticket == "CHG-1" and not refused
     assert find_signoff(entries, "Change approval", "v2.0.0", "staging")[0] is None
+
+
+def test_recorded_signoffs_append_to_those_of_another_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gonogo.signoffs import find_signoff, load_signoffs, write_signoffs
+
+    path = tmp_path / "s.yaml"
+    for environment, role in (("production", "change-management"), ("staging", "technical-lead")):
+        write_signoffs(
+            path,
+            ["Change approval"],
+            who="Dana Ops",
+            role=role,
+            release="v2.0.0",
+            environment=environment,
+            ticket="CHG-1",
+            append=True,
+        )
+    entries = load_signoffs(path)
+    assert [(e.environment, e.role) for e in entries] == [
+        ("production", "change-management"),
+        ("staging", "technical-lead"),
+    ]
+    assert find_signoff(entries, "Change approval", "v2.0.0", "staging")[0] is not None
