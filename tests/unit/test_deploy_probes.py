@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,8 @@ from gonogo.probes import backup_writer, notify, release
 from gonogo.probes.changes import contains, diff
 from gonogo.probes.registry import ImageRef, RegistryClient
 from gonogo.target import Webhook, load_target
+
+from tests.local_http import serving, url_of
 
 SECRET = {
     "apiVersion": "v1",
@@ -147,13 +148,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    with serving(_Handler) as httpd:
+        yield url_of(httpd)
 
 
 def test_registry_head_answers_digest_or_the_missing_tag(server: str) -> None:

@@ -16,6 +16,8 @@ from gonogo.load.spec import LoadSpec, service_of
 from gonogo.load.stats import parse_result
 from gonogo.target import LoadThresholds, RollbackCriteria
 
+from tests.local_http import serving, url_of
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     """``/flaky/...`` fails every fifth request; everything else answers 200."""
@@ -43,13 +45,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    with serving(_Handler) as httpd:
+        yield url_of(httpd)
 
 
 def _spec(base_url: str, **changes: object) -> LoadSpec:

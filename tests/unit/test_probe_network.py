@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import ssl
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +16,8 @@ import trustme
 from gonogo.errors import ProbeError
 from gonogo.probes import dns, httpload, tls
 from gonogo.probes.github import GitHub, Review, latest_review_states
+
+from tests.local_http import serving, url_of
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -50,22 +51,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 @pytest.fixture
 def http_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    for s in _serve(server):
-        yield f"http://127.0.0.1:{s.server_address[1]}"
+    with serving(_Handler) as server:
+        yield url_of(server)
 
 
 @pytest.fixture
@@ -92,7 +81,7 @@ def _tls_server(
 
 def test_certificate_verifies_with_its_ca_only(ca: tuple[trustme.CA, Path]) -> None:
     authority, bundle = ca
-    for server in _serve(_tls_server(authority, hosts=("localhost",), days=30)):
+    with serving(_tls_server(authority, hosts=("localhost",), days=30)) as server:
         port = server.server_address[1]
         good = tls.check("localhost", port, ca_bundle=bundle, timeout=3)
         assert good.verified and good.error is None
@@ -106,7 +95,7 @@ def test_certificate_verifies_with_its_ca_only(ca: tuple[trustme.CA, Path]) -> N
 
 def test_wrong_host_and_closed_port(ca: tuple[trustme.CA, Path]) -> None:
     authority, bundle = ca
-    for server in _serve(_tls_server(authority, hosts=("other.example",), days=30)):
+    with serving(_tls_server(authority, hosts=("other.example",), days=30)) as server:
         wrong = tls.check("localhost", server.server_address[1], ca_bundle=bundle, timeout=3)
         assert not wrong.verified and "mismatch" in (wrong.error or "").lower()
     closed = tls.check("127.0.0.1", 9, timeout=1)

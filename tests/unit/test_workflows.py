@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,8 @@ from gonogo.errors import ProbeError
 from gonogo.probes import consistency
 from gonogo.probes.workflows import run_workflow
 from gonogo.target import Workflow
+
+from tests.local_http import serving, url_of
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -42,13 +43,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    with serving(_Handler) as httpd:
+        yield url_of(httpd)
 
 
 def _workflow(steps: list[dict[str, object]]) -> Workflow:
