@@ -150,14 +150,15 @@ def dependency_waves(steps: list[PlannedStep], target: Any) -> list[list[Planned
     Deployments that depend on it, and Deployments that do not depend on each
     other share a wave. ``steps`` are in reverse dependency order already."""
     names = {s.service for s in steps}
+    dependents: dict[str, list[str]] = {name: [] for name in names}
+    for step in steps:  # one lookup per step: this runs over hundreds of services
+        for dependency in set(target.service(step.service).depends_on) & names:
+            dependents[dependency].append(step.service)
     level: dict[str, int] = {}
     for step in steps:
-        dependents = [
-            other.service
-            for other in steps
-            if step.service in target.service(other.service).depends_on and other.service in names
-        ]
-        level[step.service] = 1 + max((level.get(d, 0) for d in dependents), default=-1)
+        level[step.service] = 1 + max(
+            (level.get(d, 0) for d in dependents[step.service]), default=-1
+        )
     waves: list[list[PlannedStep]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
     for step in steps:
         waves[level[step.service]].append(step)
