@@ -24,9 +24,14 @@ REPOSITORIES: tuple[str, ...] = (
 RELEASES: dict[str, str] = {
     "v1.0.0": "2025-05-06T09:00:00Z",
     "v1.1.0": "2025-06-03T09:00:00Z",
+    "v1.2.0": "2025-07-01T09:00:00Z",
 }
 """Release tag -> build time written into each image's config. Fixed, so that
-every machine builds byte-identical images with the same digests."""
+every machine builds byte-identical images with the same digests.
+
+v1.0.0 is what the sandbox deploys, v1.1.0 the release the checklists gate and
+deploy, v1.2.0 the next candidate: ``gonogo demo`` releases it with a fault in
+its manifests to show a release caught after deployment and rolled back."""
 
 
 @dataclass(frozen=True)
