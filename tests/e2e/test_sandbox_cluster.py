@@ -224,7 +224,7 @@ def test_prometheus_targets_file_lists_every_mirrored_deployment(
         assert f"/{name}/metrics" in paths
         r = http.get(f"{demo_url}/{name}/metrics")
         assert r.status_code == 200
-        assert 'http_requests_total{code="200"}' in r.text
+        assert 'http_requests_total{version="v1.0.0",code="200"}' in r.text
         assert 'sophia_build_info{version="v1.0.0"' in r.text
 
 

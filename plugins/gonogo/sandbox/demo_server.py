@@ -212,7 +212,9 @@ class Handler(BaseHTTPRequestHandler):
                 )
             else:
                 code = self._answer(view, path)
-        self.app.stats.observe(view.namespace, view.name, code, time.monotonic() - start)
+        self.app.stats.observe(
+            view.namespace, view.name, code, time.monotonic() - start, view.version
+        )
         return code
 
     def _answer(self, view: Serving, path: str) -> int:
