@@ -1,10 +1,13 @@
 """Prometheus, Alertmanager, Grafana and Loki asked whether they work, not
 just whether they listen: Prometheus' share of targets up, Grafana's database,
-and a log line pushed to Loki and read back."""
+a log line pushed to Loki and read back; and whether they say the system is in
+an incident right now (critical alerts firing, error rates over the limit), in
+which case a release must not start."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -158,3 +161,106 @@ def _has_line(body: Any, marker: str) -> bool:
             if marker in line:
                 return True
     return False
+
+
+BLOCKING_SEVERITIES = ("critical",)
+"""Alert severities during which a release does not start."""
+
+
+@dataclass(frozen=True)
+class FiringAlert:
+    """One alert firing for the target, as one or both alerting systems hold it."""
+
+    name: str
+    labels: dict[str, str]
+    since: str | None
+    sources: tuple[str, ...]
+    summary: str = ""
+
+    def describe(self) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items()) if k != "alertname")
+        since = f" since {self.since}" if self.since else ""
+        return f"{self.name} {{{shown}}} firing{since} ({' and '.join(self.sources)})"
+
+
+def concerns(labels: dict[str, str], namespace: str, services: set[str]) -> bool:
+    """Whether an alert is about the target: labelled with its namespace, or
+    with none (a cluster-wide alert, or one naming one of its services)."""
+    if "namespace" in labels:
+        return labels["namespace"] == namespace
+    return "service" not in labels or labels["service"] in services
+
+
+def blocking_alerts(
+    by_source: dict[str, list[dict[str, Any]]],
+    namespace: str,
+    services: set[str],
+    severities: tuple[str, ...] = BLOCKING_SEVERITIES,
+) -> list[FiringAlert]:
+    """The alerts of ``severities`` firing for the target, one per label set,
+    from each source's list (``{"labels", "since", "summary"}`` dicts, as
+    :mod:`gonogo.probes.promql` reads them)."""
+    found: dict[tuple[tuple[str, str], ...], FiringAlert] = {}
+    for source, alerts in by_source.items():
+        for alert in alerts:
+            labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
+            if labels.get("severity") not in severities:
+                continue
+            if not concerns(labels, namespace, services):
+                continue
+            key = tuple(sorted(labels.items()))
+            seen = found.get(key)
+            found[key] = FiringAlert(
+                name=labels.get("alertname", "?"),
+                labels=labels,
+                since=(seen.since if seen else None) or alert.get("since"),
+                sources=(*seen.sources, source) if seen else (source,),
+                summary=(seen.summary if seen else "") or str(alert.get("summary") or ""),
+            )
+    return sorted(found.values(), key=lambda a: (a.name, sorted(a.labels.items())))
+
+
+@dataclass(frozen=True)
+class CurrentErrorRates:
+    """Each service's error ratio over a short window, against the limit."""
+
+    rows: list[dict[str, Any]]
+    over: list[str]
+    """``service error rate X > limit`` for each service above it."""
+    no_data: list[str]
+    """Services Prometheus holds no request series for."""
+
+
+def current_error_rates(
+    services: list[str],
+    ratios: dict[str, float],
+    requests: dict[str, float],
+    limit: float,
+    window: str,
+) -> CurrentErrorRates:
+    """Judge ``ratios`` (error share per service) against ``limit``.
+
+    ``requests`` holds the requests each service answered in the window; a
+    service with a series but no request in it is idle, which is a
+    measurement (no errors either), not a missing one. A service with no
+    series at all is not measured: it is listed under ``no_data``."""
+    rows: list[dict[str, Any]] = []
+    over: list[str] = []
+    no_data: list[str] = []
+    for service in services:
+        count = requests.get(service)
+        ratio = ratios.get(service)
+        if count is None or math.isnan(count):
+            no_data.append(service)
+            rows.append({"service": service, "requests": None, "error_rate": "no series"})
+            continue
+        if count <= 0 or ratio is None or math.isnan(ratio):
+            rows.append({"service": service, "requests": 0, "error_rate": "idle"})
+            continue
+        rows.append({"service": service, "requests": round(count), "error_rate": round(ratio, 4)})
+        if ratio > limit:
+            over.append(
+                f"{service} error rate {ratio:.1%} over the last {window} > {limit:.1%} "
+                "(error_rate_max)"
+            )
+    return CurrentErrorRates(rows, over, no_data)

@@ -5,10 +5,17 @@ a window, the freshness of every service's samples and the loaded alert rules;
 and a test alert sent through Alertmanager to prove alerting end to end. The
 series are the conventional ``http_requests_total{code}`` and
 ``http_request_duration_seconds_bucket{le}`` with ``namespace`` and
-``service`` labels (what the sandbox and the seed's ServiceMonitors expose)."""
+``service`` labels (what the sandbox and the seed's ServiceMonitors expose),
+and, where the exporter adds one, a ``version`` label naming the release that
+answered (the queries then filter on it).
+
+A query's NaN (a ratio of no requests to no requests) is no measurement:
+``by_label`` leaves it out, so a check finds the service missing and fails
+with ``no data``, never passes a comparison that NaN makes false."""
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,6 +27,8 @@ import httpx
 from gonogo.errors import ProbeError, RetryableProbeError
 
 SERVICE_LABEL = "service"
+VERSION_LABEL = "version"
+"""The label that names the release that answered, where the exporter adds one."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +88,34 @@ class Prometheus:
         ]
 
     def by_label(self, expr: str, label: str = SERVICE_LABEL) -> dict[str, float]:
-        """``{label value: sample value}`` for a query aggregated by ``label``."""
-        return {s.labels.get(label, ""): s.value for s in self.query(expr)}
+        """``{label value: sample value}`` for a query aggregated by ``label``.
+
+        NaN samples are left out: 0/0 is no data, and a NaN compared with a
+        limit is False, which would let it pass."""
+        return {
+            s.labels.get(label, ""): s.value for s in self.query(expr) if not math.isnan(s.value)
+        }
+
+    def has_label(self, metric: str, label: str, namespace: str | None) -> bool:
+        """Whether any series of ``metric`` in ``namespace`` carries ``label``."""
+        sel = _selector(namespace)
+        return bool(self.query(f'count({metric}{{{sel + "," if sel else ""}{label}!=""}})'))
+
+    def firing_alerts(self) -> list[dict[str, Any]]:
+        """Alerts Prometheus' rules hold in state ``firing`` (not ``pending``)."""
+        body = _get_json(self._client, f"{self.url}/api/v1/alerts", "Prometheus alerts")
+        alerts = (body.get("data") or {}).get("alerts") if isinstance(body, dict) else None
+        if not isinstance(alerts, list):
+            raise ProbeError(f"Prometheus alerts: {self.url}/api/v1/alerts answered no alert list")
+        return [
+            {
+                "labels": dict(a.get("labels") or {}),
+                "since": a.get("activeAt"),
+                "summary": (a.get("annotations") or {}).get("summary", ""),
+            }
+            for a in alerts
+            if a.get("state") == "firing"
+        ]
 
     def alerting_rules(self) -> list[dict[str, Any]]:
         """Every loaded alerting rule (name, health, state, group)."""
@@ -100,12 +135,22 @@ class Prometheus:
         return rules
 
 
-def _selector(namespace: str | None) -> str:
-    return f'namespace="{namespace}"' if namespace else ""
+def _selector(namespace: str | None, version: str | None = None) -> str:
+    pairs = []
+    if namespace:
+        pairs.append(f'namespace="{namespace}"')
+    if version:
+        pairs.append(f'{VERSION_LABEL}="{version}"')
+    return ",".join(pairs)
 
 
-def error_ratio_query(namespace: str | None, window: str) -> str:
-    sel = _selector(namespace)
+def range_of(seconds: float) -> str:
+    """A PromQL range of whole seconds, at least 1 s: ``range_of(93.7)`` is ``93s``."""
+    return f"{max(1, int(seconds))}s"
+
+
+def error_ratio_query(namespace: str | None, window: str, version: str | None = None) -> str:
+    sel = _selector(namespace, version)
     errors = f'http_requests_total{{{sel + "," if sel else ""}code=~"5.."}}'
     return (
         f"sum by ({SERVICE_LABEL}) (rate({errors}[{window}]))"
@@ -113,21 +158,34 @@ def error_ratio_query(namespace: str | None, window: str) -> str:
     )
 
 
-def p95_query(namespace: str | None, window: str) -> str:
-    sel = _selector(namespace)
+def p95_query(namespace: str | None, window: str, version: str | None = None) -> str:
+    sel = _selector(namespace, version)
     return (
         f"histogram_quantile(0.95, sum by ({SERVICE_LABEL}, le) "
         f"(rate(http_request_duration_seconds_bucket{{{sel}}}[{window}])))"
     )
 
 
-def mean_query(namespace: str | None, window: str) -> str:
-    sel = _selector(namespace)
+def mean_query(namespace: str | None, window: str, version: str | None = None) -> str:
+    sel = _selector(namespace, version)
     return (
         f"sum by ({SERVICE_LABEL}) (rate(http_request_duration_seconds_sum{{{sel}}}[{window}]))"
         f" / sum by ({SERVICE_LABEL}) "
         f"(rate(http_request_duration_seconds_count{{{sel}}}[{window}]))"
     )
+
+
+def requests_query(namespace: str | None, window: str, version: str | None = None) -> str:
+    """Requests each service answered within the window (all codes)."""
+    sel = _selector(namespace, version)
+    return f"sum by ({SERVICE_LABEL}) (increase(http_requests_total{{{sel}}}[{window}]))"
+
+
+def samples_query(namespace: str | None, window: str, version: str | None = None) -> str:
+    """Scrapes of each service's request counter within the window: a rate
+    over fewer than a few samples is no measurement."""
+    sel = _selector(namespace, version)
+    return f"max by ({SERVICE_LABEL}) (count_over_time(http_requests_total{{{sel}}}[{window}]))"
 
 
 def sample_age_query(metric: str, namespace: str | None) -> str:
@@ -192,6 +250,28 @@ class Alertmanager:
         )
         self._post(alert, datetime.now(UTC) + timedelta(seconds=lifetime_s))
         return alert
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        """Alerts Alertmanager holds as active: neither silenced nor inhibited."""
+        body = _get_json(
+            self._client,
+            f"{self.url}/api/v2/alerts",
+            "Alertmanager alerts",
+            active="true",
+            silenced="false",
+            inhibited="false",
+        )
+        if not isinstance(body, list):
+            raise ProbeError(f"Alertmanager alerts: {self.url}/api/v2/alerts answered no list")
+        return [
+            {
+                "labels": dict(a.get("labels") or {}),
+                "since": a.get("startsAt"),
+                "summary": (a.get("annotations") or {}).get("summary", ""),
+            }
+            for a in body
+            if (a.get("status") or {}).get("state", "active") == "active"
+        ]
 
     def find(self, alert: TestAlert) -> list[dict[str, Any]]:
         body = _get_json(
