@@ -49,6 +49,7 @@ pytest_plugins = [
     "gonogo.fixtures_deploy",
     "gonogo.fixtures_load",
     "gonogo.fixtures_predeploy",
+    "gonogo.records.plugin",
 ]
 
 CHECKLIST_KEY = pytest.StashKey[Checklist | None]()

@@ -748,6 +748,35 @@ class Workflow(_Model):
         return self
 
 
+class Records(_Model):
+    """Where run records are kept (``gonogo.records``): later runs read them as
+    proof, so every job of a pipeline must name the same store."""
+
+    store: Literal["directory", "kubernetes"] = "directory"
+    path: WorkPath | None = None
+    """directory store: where the records go; default ``<reports dir>/records``."""
+    namespace: Name | None = None
+    """kubernetes store: the namespace holding one ConfigMap per record."""
+
+    @model_validator(mode="after")
+    def _fields_of_the_store(self) -> Records:
+        if self.store == "kubernetes" and self.namespace is None:
+            raise FieldProblem(
+                "the kubernetes store needs a namespace, e.g. namespace: gonogo-records",
+                ("namespace",),
+            )
+        if self.store == "kubernetes" and self.path is not None:
+            raise FieldProblem(
+                "is for the directory store; remove it or set store: directory", ("path",)
+            )
+        if self.store == "directory" and self.namespace is not None:
+            raise FieldProblem(
+                "is for the kubernetes store; remove it or set store: kubernetes",
+                ("namespace",),
+            )
+        return self
+
+
 # --------------------------------------------------------------------------- #
 # The target
 # --------------------------------------------------------------------------- #
@@ -779,6 +808,8 @@ class Target(_Model):
     """Where load results are kept; default: ``<reports dir>/load`` (``--reports-dir``)."""
     backups_dir: WorkPath | None = None
     """Where pre-deployment backups are kept; default: ``<reports dir>/backups``."""
+    records: Records = Field(default_factory=Records)
+    """Where run records are kept; default: a directory store in ``<reports dir>/records``."""
     environments: dict[str, Environment] = Field(min_length=1)
     workflows: list[Workflow] = Field(default_factory=list)
 
