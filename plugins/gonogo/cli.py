@@ -1,9 +1,9 @@
 """The ``gonogo`` command: the sandbox, the demo, and a shortcut to the gate.
 
 ``gonogo check ARGS`` is ``pytest ARGS`` with gonogo's suites; ``gonogo demo``
-brings the sandbox up, runs the checklists against it and prints where the
-reports are. Checks themselves always run through pytest, so everything pytest
-offers (``-m``, ``-k``, ``-n``, ``--lf``) stays available."""
+walks the release process on the sandbox (``gonogo.demo``). Checks themselves
+always run through pytest, so everything pytest offers (``-m``, ``-k``, ``-n``,
+``--lf``) stays available."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from gonogo import __version__
+from gonogo.demo.signoffs import PRODUCTION_SIGNOFF_ITEMS
+
+__all__ = ["PRODUCTION_SIGNOFF_ITEMS", "build_parser", "main", "repo_root"]
 
 
 def repo_root() -> Path:
@@ -37,96 +39,41 @@ def _pytest(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None
     return subprocess.call(command, cwd=cwd, env=env)
 
 
-DEMO_RUNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (
-        "backup",
-        "the pre-deployment backup a team's backup job takes (deploy Phase 1 item)",
-        ("-m", "deploy", "--phase", "Phase 1", "-k", "backup", "--execute"),
-    ),
-    ("predeploy", "the pre-deployment gate", ("-m", "predeploy")),
-    (
-        "release",
-        "the production release v1.0.0 -> v1.1.0 and its post-deploy validation, "
-        "rolled back automatically if the criteria trip",
-        ("-m", "deploy or postdeploy", "--execute", "--rollback=auto"),
-    ),
-)
-"""What the demo runs, in order, against targets/sandbox.yaml in production."""
-
-
-PRODUCTION_SIGNOFF_ITEMS = ["Change approval", "Maintenance window scheduled", "Team availability"]
-"""The pre-deployment items that need a person's sign-off in production."""
-
-
-def write_demo_signoffs(path: Path, release: str) -> Path:
-    """Sign-offs for the demo's manual items, recorded now and valid for a day.
-    They stand in for the approvals a real change would carry, and say so."""
-    from gonogo.signoffs import write_signoffs
-
-    return write_signoffs(
-        path,
-        PRODUCTION_SIGNOFF_ITEMS,
-        who="Demo Approver (sandbox)",
-        role="change-management",
-        release=release,
-        environment="production",
-        ticket="DEMO-1",
-    )
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    root = repo_root()
-    from gonogo.sandbox import stack
+    from gonogo.demo import flow
     from gonogo.sandbox.config import SandboxConfig
-    from gonogo.target import load_target
 
-    cfg = SandboxConfig()
-    started = time.monotonic()
-    stack.up(cfg)
-    env = {**os.environ, **stack.client_env(cfg)}
-    target = root / "targets" / "sandbox.yaml"
-    reports = Path(args.reports_dir).resolve()
-    signoffs = write_demo_signoffs(reports / "signoffs.yaml", load_target(target).release)
-    results: list[tuple[str, int]] = []
-    for n, (slug, title, run_args) in enumerate(DEMO_RUNS, 1):
-        print(f"\n== {n}/{len(DEMO_RUNS)} {title}", flush=True)
-        name = f"{n}-{slug}"
-        code = _pytest(
-            [
-                "suites",
-                "--target",
-                str(target),
-                "--env",
-                "production",
-                *run_args,
-                "--signoffs",
-                str(signoffs),
-                "--reports-dir",
-                str(reports),
-                f"--html={reports / (name + '.html')}",
-                "--self-contained-html",
-                f"--junitxml={reports / (name + '.xml')}",
-                "-p",
-                "no:cacheprovider",
-            ],
-            cwd=root,
-            env=env,
-        )
-        checklist = reports / "checklist.md"
-        if checklist.exists():
-            checklist.replace(reports / f"{name}-checklist.md")
-        results.append((title, code))
-        if code != 0 and slug != "release":
-            print(f"\n{title}: NO-GO, so the release does not start (fix, then run again)")
-            break
-    print(f"\ndemo finished in {time.monotonic() - started:.0f} s")
-    for title, code in results:
-        print(f"  {'GO   ' if code == 0 else 'NO-GO'}  {title}")
-    print("reports:")
-    for path in sorted(reports.glob("*.html")) + sorted(reports.glob("*-checklist.md")):
-        print(f"  {path}")
-    print("the sandbox is still up: 'gonogo sandbox status', 'gonogo sandbox down'")
-    return max(code for _, code in results)
+    if args.reset:
+        return flow.reset_only(repo_root(), SandboxConfig())
+    return flow.run(repo_root(), Path(args.reports_dir), SandboxConfig())
+
+
+DEMO_DESCRIPTION = """\
+Walk the release process of targets/sandbox.yaml on the local sandbox, from
+nothing: the sandbox is started if needed (the first time, its cluster binaries
+are built), production is put back on v1.0.0 and staging emptied, then four
+steps run, each a 'python -m pytest' run of the checklist suites with one
+reports folder for all:
+
+  1. staging release of v1.1.0: deploy, validate, load test       (expected GO)
+  2. production backup, then the pre-deployment gate, which reads
+     staging's results for v1.1.0                                  (expected GO)
+  3. production release v1.0.0 -> v1.1.0 with post-deployment
+     validation, --execute --rollback=auto                         (expected GO)
+  4. a faulty candidate v1.2.0 (mcp-context answers 20 % errors)
+     released the same way: caught by post-deployment validation,
+     rolled back, and checked back on v1.1.0 by the demo           (expected NO-GO)
+
+Every step prints its verdict and whether it was the expected one; the summary
+says what caught the fault and what was rolled back. Exit 0 only when every
+step ended as expected. The sign-offs the manual items need are recorded by
+the demo as demo sign-offs. The sandbox stays up afterwards.
+
+Reports land in --reports-dir, per run: <n>-<name>.html (the report for the
+approvers), <n>-<name>-checklist.md (the filled-in checklist), <n>-<name>.xml
+(JUnit) and <n>-<name>.log (the run's output); next to them what the runs pass
+on to each other (records/, backups/, load/, junit-<env>.xml).
+"""
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -147,16 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo = sub.add_parser(
         "demo",
-        help="sandbox up, checklists run against it, reports written",
-        description="Start the local sandbox (building the cluster binaries on first use), "
-        "run the pre-deployment gate and a production release of the demo system through "
-        "gonogo, and print the paths of the reports.",
+        help="walk the release process on the local sandbox, from nothing",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DEMO_DESCRIPTION,
     )
     demo.add_argument(
         "--reports-dir",
         default="reports/demo",
         metavar="DIR",
-        help="where the demo's reports go (default: reports/demo)",
+        help="where every step's reports go (default: reports/demo); it must be new, empty, "
+        "or an earlier demo's, which is emptied first",
+    )
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="only put the demo system back where the demo starts (production on v1.0.0, "
+        "no staging namespace, no fault) and stop",
     )
     demo.set_defaults(func=cmd_demo)
     check = sub.add_parser(

@@ -1,0 +1,196 @@
+"""The demo system on the sandbox, as the demo needs it: up, put back at its
+starting point, and read back.
+
+The demo does not take a run's word for what is deployed: after a release or
+a rollback it reads each Deployment's image, revision and rollout from the
+cluster and asks each service's own ``/version`` and ``/health``, and says
+what does not match."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gonogo.sandbox import cluster, faults, manifests, stack
+from gonogo.sandbox.config import SandboxConfig
+from gonogo.sandbox.process import SandboxError
+
+Out = Callable[[str], None]
+
+HTTP_TIMEOUT_S = 5.0
+SETTLE_TIMEOUT_S = 180.0
+"""How long the demo system may take to settle on a release after a reset or
+a rollback (rollouts done, the HTTP mirror serving the new pods)."""
+NAMESPACE_GONE_TIMEOUT_S = 180
+
+
+def ensure_up(cfg: SandboxConfig, out: Out) -> None:
+    """Start the sandbox, or, when every component already answers, only make
+    sure the registry holds every release's images (a release added since
+    the sandbox started is pushed now)."""
+    rows = stack.status(cfg)
+    if rows and all(up for _, up, _ in rows):
+        from gonogo.sandbox.services import registry
+        from gonogo.sandbox.services._common import locked
+
+        with locked(cfg, "registry-publish"):
+            pushed = registry.publish(cfg)
+        out("sandbox already up" + (f"; pushed {len(pushed)} release images" if pushed else ""))
+        return
+    stack.up(cfg, out=out)
+
+
+def reset(cfg: SandboxConfig, out: Out) -> None:
+    """Put the demo system back where the demo starts, whatever an earlier
+    demo or test left: production (``sophia``) on v1.0.0 with no fault
+    annotation, and no staging namespace."""
+    repo = cluster.find_repo()
+    bin_path = cluster.bin_dir(repo)
+    manifests.apply(cfg, bin_path, repo, manifests.NAMESPACE)
+    cleared = clear_faults(cfg, bin_path, manifests.NAMESPACE)
+    if cleared:
+        out(f"cleared fault annotations left on {', '.join(cleared)}")
+    done = cluster.kubectl(
+        cfg, bin_path, "delete", "namespace", manifests.STAGING_NAMESPACE,
+        "--ignore-not-found", f"--timeout={NAMESPACE_GONE_TIMEOUT_S}s",
+        timeout=NAMESPACE_GONE_TIMEOUT_S + 30,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SandboxError(
+            f"could not delete namespace {manifests.STAGING_NAMESPACE}: {done.stderr.strip()}; "
+            f"kubectl get namespace {manifests.STAGING_NAMESPACE} -o yaml shows what holds it"
+        )
+    out(f"namespace {manifests.STAGING_NAMESPACE} removed; production back on {manifests.RELEASE}")
+
+
+def clear_faults(cfg: SandboxConfig, bin_path: Path, namespace: str) -> list[str]:
+    """Remove the sandbox's fault annotations from every Deployment's pod
+    template in ``namespace``; returns the Deployments that had one. (A
+    faulty release applied by another field manager keeps them through the
+    sandbox's own apply.)"""
+    listed = cluster.kubectl(cfg, bin_path, "get", "deployments", "-n", namespace, "-o", "json")
+    if listed.returncode != 0:
+        raise SandboxError(f"cannot list Deployments in {namespace}: {listed.stderr.strip()}")
+    cleared = []
+    for item in json.loads(listed.stdout).get("items") or []:
+        annotations = item["spec"]["template"].get("metadata", {}).get("annotations") or {}
+        if not any(key in annotations for key in faults.ALL):
+            continue
+        name = item["metadata"]["name"]
+        patch = {"spec": {"template": {"metadata": {"annotations": dict.fromkeys(faults.ALL)}}}}
+        done = cluster.kubectl(
+            cfg, bin_path, "patch", f"deployment/{name}", "-n", namespace,
+            "--type=merge", "-p", json.dumps(patch),
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise SandboxError(f"cannot clear the faults of {namespace}/{name}: {done.stderr}")
+        cleared.append(name)
+    return cleared
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """One release service as the cluster and the service itself report it."""
+
+    service: str
+    deployment: str
+    image_tag: str | None
+    """The tag of the Deployment's image; None when the Deployment is missing."""
+    revision: int | None
+    rollout_complete: bool
+    faults: str
+    """The fault annotations on the pod template, ``none`` when there are none."""
+    version: str | None
+    """What ``/version`` answers; None without a version path or an answer."""
+    health: int | str | None
+    """The ``/health`` status code (or the error); None without a health path."""
+
+    def problems(self, release: str) -> list[str]:
+        """Why this service is not running ``release``, healthy; empty when it is."""
+        if self.image_tag is None:
+            return [f"{self.deployment}: no such Deployment"]
+        found = []
+        if self.image_tag != release:
+            found.append(f"{self.deployment} image is {self.image_tag}")
+        if not self.rollout_complete:
+            found.append(f"{self.deployment} rollout not complete")
+        if self.faults != "none":
+            found.append(f"{self.deployment} pod template has faults ({self.faults})")
+        if self.version is not None and self.version != release:
+            found.append(f"{self.service} /version answers {self.version}")
+        if self.health is not None and self.health != 200:
+            found.append(f"{self.service} /health answers {self.health}")
+        return found
+
+
+def read_state(target: Any, environment: str) -> list[ServiceState]:
+    """Every release service of ``target`` in ``environment``: image, revision
+    and rollout from the cluster, version and health from the service."""
+    from gonogo.probes.kube import DeploymentView, client_for
+
+    namespace = target.namespace_for(environment)
+    kube = client_for(target)
+    try:
+        found = {d["metadata"]["name"]: d for d in kube.list_all("deployments", namespace)}
+    finally:
+        kube.close()
+    states = []
+    with httpx.Client(timeout=HTTP_TIMEOUT_S) as client:
+        for service in target.release_services():
+            raw = found.get(service.deployment_name)
+            view = DeploymentView(raw) if raw is not None else None
+            template = (raw or {}).get("spec", {}).get("template", {})
+            states.append(
+                ServiceState(
+                    service=service.name,
+                    deployment=service.deployment_name,
+                    image_tag=view.image_tag(service.container) if view else None,
+                    revision=view.revision if view else None,
+                    rollout_complete=bool(view and view.rollout_complete),
+                    faults=faults.parse(template.get("metadata", {}).get("annotations")).describe(),
+                    version=_version(client, target.version_url(service, environment)),
+                    health=_status(client, target.health_url(service, environment)),
+                )
+            )
+    return states
+
+
+def _version(client: httpx.Client, url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        body = client.get(url).json()
+    except (httpx.HTTPError, ValueError) as e:
+        return f"no answer ({e.__class__.__name__})"
+    return str(body.get("version")) if isinstance(body, dict) else "no version in the answer"
+
+
+def _status(client: httpx.Client, url: str | None) -> int | str | None:
+    if url is None:
+        return None
+    try:
+        return client.get(url).status_code
+    except httpx.HTTPError as e:
+        return f"no answer ({e.__class__.__name__})"
+
+
+def settle_on(
+    target: Any, environment: str, release: str, timeout_s: float = SETTLE_TIMEOUT_S
+) -> tuple[list[ServiceState], list[str]]:
+    """Read the release services until all run ``release``, healthy, or the
+    time is up; returns the last reading and what was still wrong."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        states = read_state(target, environment)
+        problems = [problem for state in states for problem in state.problems(release)]
+        if not states:
+            problems = [f"no release services in {target.source}"]
+        if not problems or time.monotonic() >= deadline:
+            return states, problems
+        time.sleep(1.0)
