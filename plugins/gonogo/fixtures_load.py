@@ -5,8 +5,11 @@
   ``@pytest.mark.parametrize("load_profile", ["baseline"], indirect=True)``).
 * ``load_run`` runs that profile once per session and target, in Locust
   processes of its own (``--load-workers N`` for a master and N workers),
-  shows a live line while it runs, writes the result where the pre-deploy
-  "Performance testing" item reads it, and yields a :class:`LoadRun`.
+  shows a live line while it runs, keeps the result (``gonogo.loadresult``)
+  under the release the services were running, and yields a :class:`LoadRun`.
+* ``running_release`` reads which release the environment's services run
+  (their ``/version`` endpoints, else the Deployments' image tags), so a
+  load result is never filed under a release nobody measured.
 * ``workflow`` / ``critical_workflow`` are parametrized with the target's
   integration workflows (all of them / the business-critical ones);
   ``workflow_variables`` holds the built-in placeholders.
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 
 SANDBOX_WAIT_S = (0.05, 0.2)
 """Think time between one user's requests (min, max seconds)."""
+VERSION_ATTEMPTS = 5
+"""Requests per service, at most, to read the version it runs."""
 
 
 @dataclass(frozen=True)
@@ -163,15 +168,142 @@ def _live_printer(config: pytest.Config, label: str) -> Callable[[dict[str, floa
 
 
 def _write_result(
-    target: Any, environment: str, named: NamedProfile, result: LoadResult, directory: Path
+    release: str, environment: str, named: NamedProfile, result: LoadResult, directory: Path
 ) -> Path:
-    """Write the run where the pre-deploy "Performance testing" item reads it."""
+    """Keep the run under ``release``, the one the services were running."""
     from gonogo import loadresult
 
     record = loadresult.LoadRecord.of_run(
-        result, release=target.release, environment=environment, profile=named.name
+        result, release=release, environment=environment, profile=named.name
     )
     return loadresult.write(directory, record)
+
+
+# --------------------------------------------------------------------------- #
+# What is running
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class RunningRelease:
+    """Which release each service of an environment runs, as the services say."""
+
+    versions: dict[str, str]
+    """service -> version it reported."""
+    source: str
+    """Where the versions were read, for evidence and messages."""
+    unread: list[str]
+    """``service: why`` for each service whose version could not be read."""
+
+    def by_version(self) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for service, version in self.versions.items():
+            grouped.setdefault(version, []).append(service)
+        return grouped
+
+    @property
+    def release(self) -> str | None:
+        """The one release every service runs; None when mixed or unreadable."""
+        grouped = self.by_version()
+        return next(iter(grouped)) if len(grouped) == 1 and not self.unread else None
+
+    def describe(self) -> str:
+        return "; ".join(
+            f"{version} ({', '.join(services)})" for version, services in self.by_version().items()
+        )
+
+    def problem(self) -> str | None:
+        """Why no single release can be named; None when one can."""
+        if self.unread:
+            return (
+                f"no data: the running version of {len(self.unread)} services could not be "
+                f"read from {self.source}: {'; '.join(self.unread[:5])}; make their version "
+                "endpoints answer (or give services[].version_path in the target)"
+            )
+        if not self.versions:
+            return (
+                f"no data: no service reports a version ({self.source}); give the services "
+                "a version_path or an image in the target"
+            )
+        if len(self.by_version()) > 1:
+            return (
+                f"the services run mixed versions: {self.describe()}; finish the rollout "
+                "(or roll it back) before measuring, so the result belongs to one release"
+            )
+        return None
+
+
+def read_running_release(
+    target: Any, environment: str, kube_context: str | None = None
+) -> RunningRelease:
+    """The services' own ``/version`` answers; for a target whose services have
+    no ``version_path``, the image tags of their Deployments in the cluster."""
+    from gonogo.probes.http import HttpRequest, probe
+
+    services = [s for s in target.services if s.version_path]
+    if not services:
+        return _release_from_images(target, environment, kube_context)
+    versions: dict[str, str] = {}
+    why: dict[str, str] = {}
+    pending = services
+    # A service that fails some of its requests (the very thing a load test
+    # measures) still says what it runs: ask again, a bounded number of times.
+    for _ in range(VERSION_ATTEMPTS):
+        requests = [
+            HttpRequest(name=s.name, url=str(target.version_url(s, environment)), timeout=5.0)
+            for s in pending
+        ]
+        for result in probe(requests, deadline=30.0):
+            body = result.json if isinstance(result.json, dict) else {}
+            version = body.get("version")
+            if result.ok and isinstance(version, str) and version:
+                versions[result.name] = version
+                why.pop(result.name, None)
+            else:
+                why[result.name] = result.summary() if not result.ok else "answer has no 'version'"
+        pending = [s for s in pending if s.name not in versions]
+        if not pending:
+            break
+    ordered = {s.name: versions[s.name] for s in services if s.name in versions}
+    unread = [f"{name}: {problem}" for name, problem in why.items()]
+    return RunningRelease(ordered, f"the services' version endpoints on {environment}", unread)
+
+
+def _release_from_images(target: Any, environment: str, kube_context: str | None) -> RunningRelease:
+    from gonogo.probes.kube import DeploymentView, client_for
+
+    namespace = target.namespace_for(environment)
+    source = f"the Deployments' images in namespace {namespace}"
+    try:
+        kube = client_for(target, kube_context)
+    except ConfigError as e:
+        return RunningRelease({}, source, [f"cluster: {e}"])
+    try:
+        found = {d["metadata"]["name"]: d for d in kube.list_all("deployments", namespace)}
+    except ProbeError as e:
+        return RunningRelease({}, source, [f"cluster: {e}"])
+    finally:
+        kube.close()
+    versions: dict[str, str] = {}
+    unread: list[str] = []
+    for service in target.release_services():
+        raw = found.get(service.deployment_name)
+        if raw is None:
+            unread.append(f"{service.name}: deployment/{service.deployment_name} not found")
+            continue
+        try:
+            versions[service.name] = DeploymentView(raw).image_tag(service.container)
+        except ProbeError as e:
+            unread.append(f"{service.name}: {e}")
+    return RunningRelease(versions, source, unread)
+
+
+@pytest.fixture(scope="session")
+def running_release(
+    target: Any, environment: str, gonogo_settings: Settings
+) -> Callable[[], RunningRelease]:
+    """Call it to read, now, which release the environment's services run."""
+    return lambda: read_running_release(target, environment, gonogo_settings.kube_context)
 
 
 @pytest.fixture(scope="session")
@@ -183,6 +315,7 @@ def load_run(
     load_profile: NamedProfile,
     load_results_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
+    running_release: Callable[[], RunningRelease],
 ) -> Iterator[LoadRun]:
     """Run the profile against the environment's base URL once, and share the result."""
     from gonogo.load.chart import write_chart
@@ -203,20 +336,41 @@ def load_run(
     workers = gonogo_settings.load_workers
     workdir = tmp_path_factory.mktemp(f"load-{load_profile.name}")
     label = f"[{target.name} {load_profile.name}{f' x{workers} workers' if workers else ''}]"
+    name = load_profile.name
+    before = running_release()
+    if before.problem() is not None:
+        pytest.fail(f"load run {name!r} on {environment}: {before.problem()}", pytrace=False)
     try:
         result = run_load(
             spec, workdir, workers=workers, on_sample=_live_printer(request.config, label)
         )
     except (ProbeError, ValueError) as e:
-        pytest.fail(f"load run {load_profile.name!r} against {base_url}: {e}", pytrace=False)
-    result_file = _write_result(target, environment, load_profile, result, load_results_dir)
+        pytest.fail(f"load run {name!r} against {base_url}: {e}", pytrace=False)
+    after = running_release()
+    if after.versions != before.versions or after.problem() is not None:
+        pytest.fail(
+            f"load run {name!r} on {environment}: the running versions changed while it ran "
+            f"(before: {before.describe()}; after: {after.describe() or after.problem()}); "
+            "the result belongs to no single release and is not kept; run it again once the "
+            "rollout has settled",
+            pytrace=False,
+        )
+    measured = str(before.release)
+    result_file = _write_result(measured, environment, load_profile, result, load_results_dir)
+    if measured != target.release:
+        pytest.fail(
+            f"the services on {environment} run {measured}, not {target.release}, the release "
+            f"this run validates ({before.source}); the load result was kept as {measured}'s "
+            f"({result_file}); deploy {target.release} first (the deploy stage with --execute)",
+            pytrace=False,
+        )
     limits = profile.thresholds
     chart_file: Path | None = None
     with contextlib.suppress(ImportError):
         chart_file = write_chart(
             result_file.with_suffix(".svg"),
             result,
-            f"{load_profile.name} load on {environment} ({target.release})",
+            f"{load_profile.name} load on {environment} ({measured})",
             error_rate_max=limits.error_rate_max,
             latency_ms_max=limits.p95_ms_max or limits.mean_ms_max,
         )

@@ -1,5 +1,11 @@
-"""The load-test result file: written by the load run, read by the pre-deploy
-"Performance testing" item.
+"""The load-test result file, written by the load runs (post-deploy "Load
+testing", staging "Performance testing") and kept for people and charts.
+
+``release`` is the release the services were running when measured, read
+from the services themselves, never the target's ``release``: a result filed
+under the release a run *meant* to measure would let v1.0.0's figures pass for
+v1.1.0's. Gates do not read these files; they read run records
+(``gonogo.records``), which say whether the item that produced a result passed.
 
 One JSON object per run, in ``<load_results_dir>/load-<release>-<environment>-
 <profile>-<UTC stamp>.json``. Writer and reader share this module so the shape
@@ -25,9 +31,6 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-PRODUCING_COMMAND = "pytest -m postdeploy --target {target} --env {environment}"
-"""The run whose "Load testing" item writes a result; named when none is found."""
 
 
 @dataclass(frozen=True)

@@ -72,15 +72,27 @@ def test_integration_testing(target: Any, environment: str, evidence: Any) -> No
 
 @pytest.mark.item("Performance testing", stage=STAGE)
 def test_performance_testing(
-    target: Any, environment: str, env_policy: Any, evidence: Any, load_results_dir: Path
+    target: Any,
+    environment: str,
+    env_policy: Any,
+    evidence: Any,
+    load_results_dir: Path,
+    running_release: Any,
 ) -> None:
-    """The smoke load profile stays within the staging thresholds; the result is kept."""
+    """The smoke load profile stays within the staging thresholds, measured on
+    the release under check; the result is kept under the release that ran.
+    The production gate's "Performance testing" reads this item's outcome and
+    figures from the run record."""
     name = "smoke"
     profile = env_policy.load_profiles.get(name)
     assert profile is not None, f"{environment} has no '{name}' load profile in the target"
+    running = running_release()
+    evidence.note("running", f"{running.describe() or 'nothing'} ({running.source})")
+    assert running.problem() is None, running.problem()
+    measured = str(running.release)
     result = httpload.run(
         target.base_url_for(environment),
-        release=target.release,
+        release=measured,
         environment=environment,
         profile_name=name,
         users=profile.users,
@@ -93,19 +105,29 @@ def test_performance_testing(
     evidence.data("history", result.history)
     limits = profile.thresholds
     breaches = []
-    for label, value, limit, higher_is_worse in (
-        ("error_rate", result.error_rate, limits.error_rate_max, True),
-        ("mean_ms", result.mean_ms, limits.mean_ms_max, True),
-        ("p95_ms", result.p95_ms, limits.p95_ms_max, True),
-        ("rps", result.rps, limits.rps_min, False),
+    for label, value, limit, unit, higher_is_worse in (
+        ("error_rate", result.error_rate, limits.error_rate_max, "", True),
+        ("mean_ms", result.mean_ms, limits.mean_ms_max, "ms", True),
+        ("p95_ms", result.p95_ms, limits.p95_ms_max, "ms", True),
+        ("rps", result.rps, limits.rps_min, "req/s", False),
     ):
         if limit is None:
             continue
         ok = value <= limit if higher_is_worse else value >= limit
-        evidence.measure(label, value, limit=limit, ok=ok)
+        evidence.measure(label, value, limit=limit, unit=unit, ok=ok)
         if not ok:
-            breaches.append(f"{label} {value:.4g} vs limit {limit:g}")
+            breaches.append(f"{label} {value:.4g}{unit} vs limit {limit:g}{unit}")
     assert result.requests > 0, "the smoke load made no requests"
+    after = running_release()
+    assert after.versions == running.versions, (
+        f"the running versions changed during the load (before: {running.describe()}; after: "
+        f"{after.describe() or after.problem()}); run it again once the rollout has settled"
+    )
+    assert measured == target.release, (
+        f"{environment} runs {measured}, not {target.release}, the release under check; the "
+        f"result was kept as {measured}'s ({path}); deploy {target.release} to {environment} "
+        "first (pytest -m staging --execute)"
+    )
     assert not breaches, (
         f"smoke load on {environment} over {result.requests} requests: " + "; ".join(breaches)
     )
