@@ -22,6 +22,8 @@ from gonogo.checklist import Checklist, Phase, format_offset, load_checklist
 from gonogo.errors import ConfigError
 from gonogo.evidence import EVIDENCE_KEY, USER_PROPERTY, evidence_for
 from gonogo.gating import Gatekeeper
+from gonogo.interrupts import install as install_interrupt_guard
+from gonogo.interrupts import interrupt_signal
 from gonogo.markers import (
     BINDING_KEY,
     BINDING_PROPERTY,
@@ -39,7 +41,7 @@ from gonogo.rollback import Failure, RollbackPlan, plan_from_target
 from gonogo.runlog import WORKEROUTPUT_KEY, runlog_of
 from gonogo.settings import SETTINGS_KEY, Settings, add_options, get_settings
 from gonogo.signoffs import SignOff, find_signoff, load_signoffs
-from gonogo.verdict import SIGNOFF_PROPERTY, VerdictCollector
+from gonogo.verdict import SCOPE_EVENT, SIGNOFF_PROPERTY, VerdictCollector
 
 pytest_plugins = [
     "gonogo.fixtures",
@@ -113,6 +115,8 @@ def pytest_configure(config: pytest.Config) -> None:
             Gatekeeper(config, settings, runlog_of(config), config.stash[TARGETS_KEY]),
             "gonogo-gatekeeper",
         )
+    if settings.targets and not settings.list_checklist:
+        install_interrupt_guard(config)
     if not _is_worker(config):
         collector = VerdictCollector()
         config.stash[COLLECTOR_KEY] = collector
@@ -207,13 +211,17 @@ def pytest_collection_modifyitems(
             envs = environments_of(item)
             if envs is not None and settings.environment not in envs:
                 deselected.append(item)
+    off_env = {id(i) for i in deselected}
+    config.stash[CANDIDATES_KEY] = [i for i in bound if id(i) not in off_env]
     if settings.from_phase and bound:
         deselected.extend(_before_phase(config, settings, bound))
     if settings.phases and bound:
         deselected.extend(_outside_phases(config, settings.phases, bound))
     if deselected:
-        gone = {id(i) for i in deselected}
-        config.hook.pytest_deselected(items=deselected)
+        # An item outside --env and outside --phase is still one item: deselect it once.
+        unique = list({id(i): i for i in deselected}.values())
+        gone = {id(i) for i in unique}
+        config.hook.pytest_deselected(items=unique)
         items[:] = [i for i in items if id(i) not in gone]
     if bound:
         targets = config.stash[TARGETS_KEY]
@@ -226,6 +234,44 @@ def pytest_collection_modifyitems(
                 tid: {s.name: n for n, s in enumerate(t.services_in_dependency_order())}
                 for tid, t in targets.items()
             },
+        )
+
+
+CANDIDATES_KEY = pytest.StashKey[list[pytest.Item]]()
+"""Bound checks that apply to the run's environment, before -k, -m, --deselect,
+--phase and --from-phase narrowed them: what a full run of a stage would check."""
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Record each target's scope: the stages and phases the final selection
+    covers, and how many checks of those stages the selection left out."""
+    config = session.config
+    candidates = config.stash.get(CANDIDATES_KEY, [])
+    selected = [i for i in session.items if BINDING_KEY in i.stash]
+    chosen = {id(i) for i in selected}
+    runlog = runlog_of(config)
+    for target_id in config.stash[TARGETS_KEY]:
+        mine = [
+            i.stash[BINDING_KEY] for i in selected if i.stash[BINDING_KEY].target_id == target_id
+        ]
+        stages = list(dict.fromkeys(b.stage_key for b in mine))
+        phases = list(
+            dict.fromkeys(b.item.phase.short_name for b in mine if b.item.phase is not None)
+        )
+        left_out = sum(
+            1
+            for i in candidates
+            if id(i) not in chosen
+            and i.stash[BINDING_KEY].target_id == target_id
+            and i.stash[BINDING_KEY].stage_key in stages
+        )
+        runlog.add(
+            SCOPE_EVENT,
+            target=target_id,
+            stages=stages,
+            phases=phases,
+            selected=len(mine),
+            left_out=left_out,
         )
 
 
@@ -447,10 +493,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput[WORKEROUTPUT_KEY] = runlog_of(config).to_json()  # type: ignore[attr-defined]
         return
     collector = config.stash.get(COLLECTOR_KEY, None)
-    if collector is None or get_settings(config).list_checklist:
+    if collector is None or get_settings(config).list_checklist or config.option.collectonly:
         return
     targets: dict[str, Any] = config.stash[TARGETS_KEY]
-    verdict = collector.verdict(runlog_of(config), list(targets.keys()))
+    verdict = collector.verdict(
+        runlog_of(config), list(targets.keys()), interrupted=_interruption(session, exitstatus)
+    )
     if verdict is None:
         return
     config.stash[VERDICT_KEY] = verdict
@@ -460,6 +508,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 VERDICT_KEY = pytest.StashKey[Any]()
+
+
+def _interruption(session: pytest.Session, exitstatus: int) -> str | None:
+    """Why the run stopped before its end, or None when it ran to its end."""
+    signal_name = interrupt_signal(session.config)
+    if signal_name is not None:
+        return f"{signal_name} received"
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted"
+    if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        return "internal error"
+    return None
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

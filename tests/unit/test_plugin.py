@@ -82,7 +82,9 @@ def test_tests_run_in_timeline_order_then_dependency_order(project: pytest.Pytes
         "test_rollback_step",  # remedial stages last
         "test_emergency",
     ]
-    result.stdout.fnmatch_lines(["*gonogo verdict*", "GO — 9 checks passed"])
+    result.stdout.fnmatch_lines(
+        ["*gonogo verdict*", "GO — 9 checks passed; scope: *, 9 of 9 checks ran"]
+    )
 
 
 def test_stage_marker_selects_exactly_the_stage(project: pytest.Pytester) -> None:
@@ -110,7 +112,7 @@ def test_failed_phase_blocks_later_phases_and_stages_but_not_remedial(
             "*test_post[[]shop[]] SKIPPED (blocked by Phase 1 (T-30): System health check)*",
             "*test_rollback_step[[]shop[]] PASSED*",
             "*test_emergency[[]shop[]] PASSED*",
-            "NO-GO — Phase 1 (T-30) failed: 1 check; 4 checks blocked; rollback: not triggered",
+            "NO-GO — Phase 1 (T-30) failed: 1 check; 4 checks blocked; rollback: not triggered; *",
         ]
     )
 
@@ -296,7 +298,7 @@ def test_tests_without_a_target_run_without_one(project: pytest.Pytester) -> Non
     )
     result = project.runpytest()
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["GO — 1 checks passed"])
+    result.stdout.fnmatch_lines(["GO — 1 checks passed; scope: *"])
 
 
 def test_checklist_listing_shows_bindings_and_gaps_and_runs_nothing(
@@ -352,7 +354,7 @@ def test_under_xdist_order_and_gates_hold_per_target(project: pytest.Pytester) -
     result.stdout.fnmatch_lines(
         [
             "NO-GO [[]shop[]] — Phase 1 (T-30) failed*",
-            "GO [[]shop-eu[]] — 9 checks passed",
+            "GO [[]shop-eu[]] — 9 checks passed; scope: *",
             "NO-GO — failed: shop",
         ]
     )

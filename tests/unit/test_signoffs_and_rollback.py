@@ -62,7 +62,7 @@ def test_manual_item_passes_with_valid_signoff_and_summary_names_who(
         [
             "*sign-offs*",
             "Change approval: Dana Ops (change-management) at *, CHG-4711",
-            "GO — 1 checks passed, 1 signed off",
+            "GO — 1 checks passed, 1 signed off; scope: *",
         ]
     )
 
@@ -116,7 +116,10 @@ def pytest_gonogo_rollback_plan(target, environment, failure, settings):
 
 def pytest_gonogo_rollback(plan, target, environment, settings):
     CALLS.append([s.deployment for s in plan.steps])
-    return [RollbackStep(s.deployment, 2, 1, "rolled back", 0.01) for s in plan.steps]
+    return [
+        RollbackStep(s.deployment, 2, 1, f"rolled back, verified on {s.to_release}", 0.01)
+        for s in plan.steps
+    ]
 
 def pytest_gonogo_gate_closed(target_id, phase, failed):
     print(f"GATE CLOSED {target_id} {phase.short_name} {failed}")
@@ -143,13 +146,13 @@ def test_post(target):
     [
         (
             "plan",
-            "rollback: triggered (error rate for web 20.0% > 5.0%), planned, not executed "
-            "(pass --rollback=auto)",
+            "rollback: triggered (error rate for web 20.0% > 5.0%), planned, not executed: "
+            "3 deployments would be rolled back (pass --rollback=auto --execute)",
         ),
         (
             "auto",
-            "rollback: triggered (error rate for web 20.0% > 5.0%), executed: 3 deployments "
-            "rolled back",
+            "rollback: triggered (error rate for web 20.0% > 5.0%), rolled back: 3 deployments, "
+            "verified on v1.0.0",
         ),
         ("off", "rollback: triggered (error rate for web 20.0% > 5.0%), off (--rollback=off)"),
     ],
@@ -162,7 +165,7 @@ def test_rollback_modes(project: pytest.Pytester, mode: str, status: str) -> Non
     )
     assert result.ret == 1
     result.stdout.fnmatch_lines(
-        [f"NO-GO — Phase 2 (T-10) failed: 1 check; 1 checks blocked; {status}"]
+        [f"NO-GO — Phase 2 (T-10) failed: 1 check; 1 checks blocked; {status}; scope: *"]
     )
     out = result.stdout.str()
     assert "GATE CLOSED shop Phase 2 (T-10) ['Deploy services [web]']" in out
@@ -188,7 +191,7 @@ def test_development_never_rolls_back_automatically(project: pytest.Pytester) ->
     project.makeconftest(ROLLBACK_CONFTEST)
     project.makepyfile(test_deploy=DEPLOY_SUITE)
     result = project.runpytest("--target", "target.yaml", "--env", "development", "--rollback=auto")
-    result.stdout.fnmatch_lines(["NO-GO — * rollback: not triggered"])
+    result.stdout.fnmatch_lines(["NO-GO — * rollback: not triggered; scope: *"])
 
 
 def test_predeploy_failure_does_not_trigger_rollback(project: pytest.Pytester) -> None:
@@ -206,7 +209,7 @@ def test_predeploy_failure_does_not_trigger_rollback(project: pytest.Pytester) -
     )
     result = project.runpytest("--target", "target.yaml", "--env", "production", "--rollback=auto")
     result.stdout.fnmatch_lines(
-        ["NO-GO — Readiness failed: 1 check; 0 checks blocked; rollback: not triggered"]
+        ["NO-GO — Readiness failed: 1 check; 0 checks blocked; rollback: not triggered; *"]
     )
 
 
@@ -221,7 +224,7 @@ def test_staging_rolls_back_on_any_functional_failure(project: pytest.Pytester) 
     result.stdout.fnmatch_lines(
         [
             "NO-GO — * rollback: triggered (failed check in Phase 2 (T-10): Deploy services [[]web[]]), "
-            "executed: 3 deployments rolled back"
+            "rolled back: 3 deployments, verified on v1.0.0*"
         ]
     )
 

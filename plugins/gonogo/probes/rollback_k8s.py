@@ -39,6 +39,10 @@ a large wave at its own pace; in batches, each Deployment's rollout timeout
 measures its own rollout rather than its place in the controller's queue."""
 
 
+ALREADY = "already at target"
+"""A step's result when its Deployment already runs the previous release."""
+
+
 @dataclass(frozen=True)
 class Revision:
     """One entry of a Deployment's rollout history (one ReplicaSet)."""
@@ -233,6 +237,7 @@ class RollbackExecutor:
         started = time.monotonic()
         finished: dict[str, RollbackStep] = {}
         prepared: list[_Prepared] = []
+        already: list[tuple[PlannedStep, int | None]] = []
         listings: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
 
         def finish(
@@ -262,11 +267,15 @@ class RollbackExecutor:
             outcome = self._prepare(step, namespace, raw, replicasets)
             if isinstance(outcome, _Prepared):
                 prepared.append(outcome)
+            elif outcome[0] == ALREADY and not self.dry_run:
+                already.append((step, outcome[1]))
             else:
                 finish(step, *outcome)
 
         blocking = [r for r in finished.values() if not r.ok]
         if blocking:
+            for step, rev in already:
+                finish(step, ALREADY, rev, rev)
             # Leave this wave as it was: nothing in it is patched.
             for p in prepared:
                 finish(
@@ -294,6 +303,7 @@ class RollbackExecutor:
             else:
                 patched.append(p)
         self._await(patched, finish)
+        self._verify_already(already, finish)
         stopped = [s.deployment for s in wave if not finished[s.deployment].ok]
         return [finished[s.deployment] for s in wave], (stopped[0] if stopped else None)
 
@@ -315,7 +325,7 @@ class RollbackExecutor:
         view = DeploymentView(raw)
         current_tag = _tag(_container_image(raw["spec"]["template"], service.container))
         if current_tag == step.to_release and not view.paused and view.rollout_complete:
-            return ("already at target", view.revision, view.revision)
+            return (ALREADY, view.revision, view.revision)
         owned = [rs for rs in replicasets if _matches(rs, view.selector)]
         revisions = {r.number: r for r in history(raw, owned, service.container)}
         revision = revisions.get(step.to_revision or -1)
@@ -368,8 +378,32 @@ class RollbackExecutor:
             self.health_deadline_s,
         )
         for p, problem in zip(healthy, problems, strict=True):
-            result = f"failed: {problem}" if problem else "rolled back"
+            result = (
+                f"failed: {problem}" if problem else "rolled back, " + self._seen(p.step, p.service)
+            )
             finish(p.step, result, p.from_revision, p.revision.number)
+
+    def _verify_already(self, already: list[tuple[PlannedStep, int | None]], finish: Any) -> None:
+        """A Deployment already on the previous release is checked like a rolled
+        back one: "done" means seen running it, not merely specified."""
+        if not already:
+            return
+        services = [self.target.service(step.service) for step, _ in already]
+        problems = check_health_many(
+            self.target,
+            self.environment,
+            [(svc, step.to_release) for svc, (step, _) in zip(services, already, strict=True)],
+            self.health_deadline_s,
+        )
+        for (step, rev), svc, problem in zip(already, services, problems, strict=True):
+            result = f"failed: {problem}" if problem else f"{ALREADY}, {self._seen(step, svc)}"
+            finish(step, result, rev, rev)
+
+    def _seen(self, step: PlannedStep, service: Any) -> str:
+        """What the health round proved about the release that now runs."""
+        if self.target.version_url(service, self.environment):
+            return f"verified on {step.to_release}"
+        return f"healthy; version not verified (no version URL for {service.name})"
 
 
 def check_health(

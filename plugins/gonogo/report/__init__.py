@@ -128,6 +128,7 @@ class Writers:
         from gonogo.report import markdown
         from gonogo.report.context import run_view
 
+        self._finish_junit(verdict)
         view = run_view(config, verdict)
         if view is None or view.checklist_path is None:
             return
@@ -144,17 +145,23 @@ class Writers:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """junitxml wrote its file in its own (earlier) sessionfinish; rename
         and redact it. Redact what Allure wrote during the run."""
-        xmlpath = getattr(self.config.option, "xmlpath", None)
-        if xmlpath and Path(xmlpath).is_file():
-            from gonogo.report.junit import rename_testcases
-
-            rename_testcases(Path(xmlpath))
-            self.written.append(Path(xmlpath))
+        self._finish_junit(None)
         alluredir = getattr(self.config.option, "allure_report_dir", None)
         if alluredir:
             from gonogo.report.allure import redact_results
 
             redact_results(Path(alluredir), self.started)
+
+    def _finish_junit(self, verdict: Any) -> None:
+        """Once per run: with the verdict when there is one (pytest's junitxml
+        has written its file by the time the verdict is made)."""
+        xmlpath = getattr(self.config.option, "xmlpath", None)
+        if not xmlpath or Path(xmlpath) in self.written or not Path(xmlpath).is_file():
+            return
+        from gonogo.report.junit import rename_testcases
+
+        rename_testcases(Path(xmlpath), verdict)
+        self.written.append(Path(xmlpath))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for path in self.written:

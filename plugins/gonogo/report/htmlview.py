@@ -17,7 +17,7 @@ from typing import Any
 from gonogo.redact import redactor
 from gonogo.report.charts import TIMESERIES_MIME, parse_timeseries, timeline_svg, timeseries_svg
 from gonogo.report.model import ItemView, RunView, evidence_of, first_line
-from gonogo.verdict import CheckResult
+from gonogo.verdict import CheckResult, is_dry_run, rollback_words
 
 _MAX_TEXT = 20_000  # characters of one evidence entry shown inline
 
@@ -125,10 +125,14 @@ def _title(result: CheckResult) -> str:
 def _rollback(event: dict[str, Any]) -> str:
     trigger = event.get("trigger") or {}
     mode = event.get("mode", "plan")
+    dry = is_dry_run(event)
+    shown = f"{mode}, dry run: nothing changed" if dry else mode
     head = (
-        f'<div class="rollback" data-mode="{t(mode)}"><h3>Rollback ({t(mode)})'
+        f'<div class="rollback" data-mode="{t(mode)}" data-dry-run="{str(dry).lower()}">'
+        f"<h3>Rollback ({t(shown)})"
         f"{' — ' + t(event['target']) if event.get('target') else ''}</h3>"
         f"<p>Trigger: {t(trigger.get('reason', 'unknown'))}</p>"
+        f'<p class="rollback-outcome">Outcome: {t(rollback_words(event))}</p>'
     )
     body = []
     steps = event.get("steps") or []
@@ -157,6 +161,8 @@ def _rollback(event: dict[str, Any]) -> str:
             for n, s in enumerate(plan["steps"], 1)
         )
         label = "Plan that was executed" if steps else "Plan (not executed: pass --rollback=auto)"
+        if dry:
+            label = "Plan run as a dry run (nothing changed: pass --execute)"
         if mode == "off":
             label = "Plan (rollback off)"
         body.append(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gonogo.markers import BINDING_PROPERTY
 from gonogo.redact import redactor
+from gonogo.verdict import Verdict
 
 
 def _classname(binding: dict[str, object]) -> str:
@@ -27,10 +28,28 @@ def _classname(binding: dict[str, object]) -> str:
     return ".".join(p.replace(".", "\u2024") for p in parts if p)
 
 
-def rename_testcases(path: Path) -> int:
-    """Rewrite ``path`` in place; returns how many test cases were renamed."""
+def rename_testcases(path: Path, verdict: Verdict | None = None) -> int:
+    """Rewrite ``path`` in place; returns how many test cases were renamed.
+
+    With the run's ``verdict``, each test suite also carries the verdict lines
+    as ``gonogo.verdict`` properties, and a test case the run was interrupted in
+    (which pytest's junitxml writes as if it had passed: its call never
+    reported) gets an ``error`` element saying so."""
     tree = ET.parse(path)
     renamed = 0
+    interrupted = {
+        json.dumps(r.binding, sort_keys=True): r.message
+        for r in (verdict.results if verdict is not None else [])
+        if r.outcome == "interrupted"
+    }
+    if verdict is not None:
+        for suite in tree.getroot().iter("testsuite"):
+            props = suite.find("properties")
+            if props is None:
+                props = ET.Element("properties")
+                suite.insert(0, props)
+            for line in verdict.lines():
+                ET.SubElement(props, "property", {"name": "gonogo.verdict", "value": line})
     for case in tree.getroot().iter("testcase"):
         props = case.find("properties")
         binding = None
@@ -48,6 +67,9 @@ def rename_testcases(path: Path) -> int:
             assert props is not None
             ET.SubElement(props, "property", {"name": "gonogo.test", "value": old})
             renamed += 1
+            why = interrupted.get(json.dumps(binding, sort_keys=True))
+            if why is not None and not any(case.iter("error")) and not any(case.iter("failure")):
+                ET.SubElement(case, "error", {"message": f"interrupted: {why}"})
     for element in tree.getroot().iter():
         for key, value in list(element.attrib.items()):
             element.set(key, redactor.text(value))
