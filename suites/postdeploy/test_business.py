@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gonogo import records
 from gonogo.errors import ProbeError
 from gonogo.probes import consistency
 from gonogo.probes.browser import check_page
@@ -89,18 +90,36 @@ def test_dashboard(
 
 @pytest.mark.item("Data consistency", stage="postdeploy")
 def test_data_consistency(
-    target: Any, environment: str, evidence: Any, gonogo_settings: Any, redis_client: Any
+    target: Any, environment: str, evidence: Any, run_records: Any, redis_client: Any
 ):
+    """The consistency keys hold what they held before the release. The
+    fingerprints come from the pre-deployment gate's run record in the record
+    store, not from this run's reports folder, so gate and release may run in
+    separate jobs."""
     keys = list(target.redis.consistency_keys)
     if not keys:
         pytest.skip(f"{target.source} lists no redis.consistency_keys")
-    path = consistency.record_path(gonogo_settings.reports_dir, target.name, environment)
-    try:
-        record = consistency.read_record(path)
-    except ProbeError as e:
-        pytest.fail(str(e), pytrace=False)
+    command = records.PREDEPLOY_COMMAND.format(target=target.source, environment=environment)
+    found = records.latest_with_item(
+        run_records,
+        target=target.name,
+        release=target.release,
+        environment=environment,
+        stage="predeploy",
+        title="Backup verification",
+    )
+    data = found[1].data.get("consistency") if found is not None else None
+    if found is None or not isinstance(data, dict) or not isinstance(data.get("keys"), dict):
+        pytest.fail(
+            f"no data: no pre-deployment run record of {target.name} {target.release} on "
+            f"{environment} holds the consistency fingerprints (its 'Backup verification' "
+            f"item) in {run_records.where}; run the gate first with the same records store: "
+            f"{command}",
+            pytrace=False,
+        )
+    record = found[0]
     now = consistency.snapshot(redis_client, keys)
-    before = record["keys"]
+    before = data["keys"]
     evidence.table(
         "consistency keys",
         [
@@ -113,7 +132,9 @@ def test_data_consistency(
         ],
     )
     evidence.note(
-        "record", f"{path} (recorded {record.get('recorded_at')} for {record.get('release')})"
+        "pre-deployment record",
+        f"{record.describe()}; fingerprints taken {data.get('recorded_at')} "
+        f"on {data.get('release')}",
     )
     problems = consistency.compare(before, now)
     assert not problems, (

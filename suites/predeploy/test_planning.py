@@ -61,17 +61,18 @@ def test_backup_verification(
     namespace: str,
     kube: KubeClient,
     evidence: Any,
-    gonogo_settings: Any,
     backups_dir: Path,
     request: pytest.FixtureRequest,
+    record_data: Any,
 ) -> None:
     """The newest backup is recent, parses, and its objects pass a server-side
     dry-run apply; Velero backups count when Velero is installed. The data the
-    target lists for consistency is fingerprinted too, so the post-deploy
-    "Data consistency" check can prove the release lost or changed none of it."""
+    target lists for consistency is fingerprinted too and kept in this run's
+    record, so the post-deploy "Data consistency" check, in whatever job it
+    runs, can prove the release lost or changed none of it."""
     if target.redis is not None and target.redis.consistency_keys:
         _record_consistency(
-            target, environment, gonogo_settings, evidence, request.getfixturevalue("redis_client")
+            target, environment, evidence, record_data, request.getfixturevalue("redis_client")
         )
     mapper = ResourceMapper(kube)
     limit_h = env_policy.backup_max_age_h
@@ -123,21 +124,29 @@ def test_backup_verification(
     )
 
 
+CONSISTENCY_DATA = "consistency"
+"""Name of the fingerprints in the "Backup verification" item of the run record."""
+
+
 def _record_consistency(
-    target: Any, environment: str, settings: Any, evidence: Any, redis_client: Any
+    target: Any, environment: str, evidence: Any, record_data: Any, redis_client: Any
 ) -> None:
     keys = list(target.redis.consistency_keys)
     fingerprints = consistency.snapshot(redis_client, keys)
-    path = consistency.record_path(settings.reports_dir, target.name, environment)
-    consistency.write_record(
-        path,
-        target=target.name,
-        environment=environment,
-        release=target.previous_release,
-        keys=fingerprints,
+    record_data(
+        CONSISTENCY_DATA,
+        {
+            "target": target.name,
+            "environment": environment,
+            "release": target.previous_release,
+            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "keys": fingerprints,
+        },
     )
     evidence.note(
-        "consistency record", f"{len(keys)} keys fingerprinted before the release: {path}"
+        "consistency fingerprints",
+        f"{len(keys)} keys fingerprinted before the release, kept in this run's record: "
+        + ", ".join(keys),
     )
 
 

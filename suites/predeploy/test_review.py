@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo import loadresult
+from gonogo import records
 from gonogo.errors import ProbeError
 from gonogo.probes import config_scan, scan
 from gonogo.probes.access import required_secrets
 from gonogo.probes.apply import ResourceMapper, apply_object, load_documents
 from gonogo.probes.github import GOOD_CONCLUSIONS, GitHub, latest_review_states
 from gonogo.probes.kube import ClusterSnapshot, KubeClient
+from gonogo.records import RecordStore
 
 from suites.predeploy.support import not_applicable
 
@@ -106,50 +107,62 @@ def test_security_scan_passed(
     )
 
 
+PROOF_ENVIRONMENT = {"production": "staging"}
+"""Where a pre-deployment item's proof comes from: the environment a release
+passes through before this one. A result of the same environment cannot exist
+before the release is deployed there, so it never counts."""
+
+
 @pytest.mark.item("Performance testing", stage="Pre-Deployment Checklist")
 def test_performance_testing(
-    target: Any,
-    environment: str,
-    env_policy: Any,
-    evidence: Any,
-    request: Any,
-    load_results_dir: Path,
+    target: Any, environment: str, evidence: Any, run_records: RecordStore
 ) -> None:
-    """The latest load-test result for this release meets the profile's thresholds."""
-    found = loadresult.latest(load_results_dir, target.release, environment)
-    command = loadresult.PRODUCING_COMMAND.format(target=target.source, environment=environment)
+    """Staging's "Performance testing" passed for this release: the newest staging
+    run record of the release that ran the item, with its measured figures."""
+    source = PROOF_ENVIRONMENT.get(environment)
+    if source is None:
+        pytest.skip(
+            f"not applicable: {environment} has no earlier environment whose load results "
+            "could prove this release; its own stage's load items measure it"
+        )
+    command = records.STAGING_COMMAND.format(target=target.source)
+    found = records.latest_with_item(
+        run_records,
+        target=target.name,
+        release=target.release,
+        environment=source,
+        stage="staging",
+        title="Performance testing",
+    )
     assert found is not None, (
-        f"no load-test result for {target.release} on {environment} in "
-        f"{load_results_dir}; produce one with: {command}"
+        f"no data: no {source} run record of {target.name} {target.release} with its "
+        f"'Performance testing' item in {run_records.where}; run {source} first: {command}"
     )
-    path, result = found
-    evidence.note("result", f"{path}: {result.summary()}")
-    evidence.data("history", result.history)
-    profile = env_policy.load_profiles.get(result.profile)
-    assert profile is not None, (
-        f"{path.name} ran profile {result.profile!r}, which {environment} does not define; "
-        f"profiles: {', '.join(env_policy.load_profiles) or 'none'}"
+    record, item = found
+    evidence.note(f"{source} record", record.describe())
+    evidence.note(f"{source} item", f"{item.nodeid}: {item.outcome} {item.message}".strip())
+    for m in item.measures:
+        evidence.measure(
+            str(m.get("name")),
+            m.get("value"),
+            limit=m.get("limit"),
+            unit=str(m.get("unit") or ""),
+            service=m.get("service"),
+            ok=m.get("ok"),
+        )
+    assert item.passed, (
+        f"{source}'s 'Performance testing' for {target.release} {item.outcome} in "
+        f"{record.id} ({record.finished}): {item.message or 'no message'}; fix it and run "
+        f"{source} again: {command}"
     )
-    limits = profile.thresholds
-    checks = [
-        ("error_rate", result.error_rate, limits.error_rate_max, "", lambda v, m: v <= m),
-        ("mean_ms", result.mean_ms, limits.mean_ms_max, "ms", lambda v, m: v <= m),
-        ("p95_ms", result.p95_ms, limits.p95_ms_max, "ms", lambda v, m: v <= m),
-        ("rps", result.rps, limits.rps_min, "req/s", lambda v, m: v >= m),
-    ]
-    breaches = []
-    for name, value, limit, unit, good in checks:
-        if limit is None:
-            continue
-        ok = good(value, limit)
-        evidence.measure(name, value, limit=limit, unit=unit, ok=ok)
-        if not ok:
-            breaches.append(f"{name} {value:.4g}{unit} vs limit {limit:g}{unit}")
-    assert result.requests > 0, f"{path.name} made no requests; the load test did not run"
-    assert not breaches, (
-        f"{result.profile} load result of {result.started} misses the acceptance criteria: "
-        + "; ".join(breaches)
-        + f" ({path})"
+    assert item.measures, (
+        f"no data: {source}'s 'Performance testing' in {record.id} kept no measured figures; "
+        f"run {source} again with this gonogo: {command}"
+    )
+    bad = [m for m in item.measures if m.get("ok") is False]
+    assert not bad, (
+        f"{source}'s 'Performance testing' in {record.id} passed with figures over their "
+        "limits: " + "; ".join(f"{m.get('name')} {m.get('value')} vs {m.get('limit')}" for m in bad)
     )
 
 

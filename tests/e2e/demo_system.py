@@ -62,6 +62,10 @@ def sandbox_target(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """``targets/sandbox.yaml`` with its file paths made absolute (so a copy
     works from any directory), deep-merged with ``overrides``."""
     data = yaml.safe_load(SANDBOX_TARGET.read_text())
+    # Each copy keeps its run records in its own reports folder (the default
+    # directory store), not in the sandbox's shared store, so no test reads
+    # another's proof; a test that wants a shared store names one.
+    data.pop("records", None)
     base = SANDBOX_TARGET.parent
     for key in _PATH_KEYS:
         if key in data:

@@ -1,7 +1,8 @@
 """Shared set-up of the pre-deployment and staging end-to-end tests: a target
 copy with absolute paths and the run's own output directories, a sign-off
-file with current timestamps, a backup and a load result taken from the
-sandbox, and a way to run the suites in a subprocess and read the outcome."""
+file with current timestamps, a backup taken from the sandbox, a real staging
+run whose record the production gate reads, and a way to run the suites in a
+subprocess and read the outcome."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -16,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from gonogo import loadresult, signoffs
-from gonogo.probes import httpload
+from gonogo import signoffs
 from gonogo.probes.kube import KubeClient
+from gonogo.sandbox import cluster
+from gonogo.sandbox.config import SandboxConfig
 from gonogo.sandbox.services.fakes import github as github_fake
 from gonogo.sandbox.services.fakes import hubspot as hubspot_fake
-from gonogo.target import load_target
 
 from tests.e2e.demo_system import sandbox_target
 
@@ -89,21 +91,59 @@ def write_backup(kube: KubeClient, namespace: str, directory: Path) -> Path:
     return path
 
 
-def write_load_result(target_file: Path, environment: str) -> Path:
-    """Measure the environment's smoke profile for real and keep the result."""
-    target = load_target(target_file)
-    profile = target.load_profile(environment, "smoke")
-    result = httpload.run(
-        target.base_url_for(environment),
-        release=target.release,
-        environment=environment,
-        profile_name="smoke",
-        users=profile.users,
-        spawn_rate=profile.spawn_rate,
-        duration_s=2.0,
-        paths=profile.paths,
+STAGING_PROOF = "deploy_to_staging or configure_staging or validate_staging or performance_testing"
+"""The staging checks that deploy the release and measure it: the part of a
+staging run whose record the production gate's "Performance testing" reads."""
+
+
+def staging_overrides(work: Path, namespace: str) -> dict[str, Any]:
+    """Target changes that put staging in ``namespace`` (a copy of the release's
+    manifests with the staging ConfigMap pointed there) and keep the run
+    records in ``work/records``, shared by every run of the copy."""
+    manifests = work / "manifests"
+    if not manifests.exists():
+        shutil.copytree(REPO / "sandbox" / "manifests", manifests)
+    staging_cm = manifests / "configmap-staging.yaml"
+    staging_cm.write_text(
+        staging_cm.read_text().replace("namespace: sophia-staging", f"namespace: {namespace}")
     )
-    return loadresult.write(target.load_results_dir, result)
+    return {
+        "namespaces": {"staging": namespace},
+        "manifests_dir": str(manifests),
+        "records": {"store": "directory", "path": str(work / "records")},
+        "environments": {"staging": {"base_url": f"{SandboxConfig().url('demo')}/_ns/{namespace}"}},
+    }
+
+
+def run_staging_proof(target: Path, cwd: Path) -> tuple[int, str]:
+    """Staging for real (--execute): deploy the release to the copy's staging
+    namespace and run its "Performance testing"; the run leaves its record."""
+    return run_suite(
+        str(REPO / "suites" / "staging"),
+        "-m",
+        "staging",
+        "--target",
+        str(target),
+        "--env",
+        "staging",
+        "--execute",
+        "-k",
+        STAGING_PROOF,
+        cwd=cwd,
+    )
+
+
+def delete_namespace(name: str) -> None:
+    """Delete a namespace a test created (without waiting for it to go)."""
+    cluster.kubectl(
+        SandboxConfig(),
+        cluster.bin_dir(),
+        "delete",
+        "namespace",
+        name,
+        "--wait=false",
+        "--ignore-not-found",
+    )
 
 
 def environ() -> dict[str, str]:

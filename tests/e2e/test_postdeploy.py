@@ -20,9 +20,13 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from gonogo import __version__
 from gonogo.probes import consistency
 from gonogo.probes.redis import connect
+from gonogo.records import open_store
+from gonogo.records.model import ItemRecord, RunRecord, iso, new_id
 from gonogo.sandbox import cluster
+from gonogo.target import load_target
 
 from tests.e2e.demo_system import REPO, DemoSystem, demo_system, fault, release_with
 
@@ -91,7 +95,9 @@ def _deploy(demo: DemoSystem, release: str) -> None:
 
 
 def _record_consistency(demo: DemoSystem, reports: Path) -> list[str]:
-    """What the pre-deploy run records: the consistency keys' checksums."""
+    """What the pre-deploy gate keeps for "Data consistency": the consistency
+    keys' checksums, in its "Backup verification" item of a pre-deployment run
+    record, in the target's record store."""
     data = _target(demo)
     keys = data["redis"]["consistency_keys"]
     with connect(data["redis"]["url"], timeout=2) as client:
@@ -99,13 +105,38 @@ def _record_consistency(demo: DemoSystem, reports: Path) -> list[str]:
             if not client.exists(key):
                 client.set(key, json.dumps({"seeded": key}))
         snapshot = consistency.snapshot(client, keys)
-    consistency.write_record(
-        consistency.record_path(reports, data["name"], "production"),
-        target=data["name"],
-        environment="production",
-        release=data["release"],
-        keys=snapshot,
+    now = time.time()
+    fingerprints = {"release": data["previous_release"], "recorded_at": iso(now), "keys": snapshot}
+    item = ItemRecord(
+        title="Backup verification",
+        stage="predeploy",
+        phase="Planning and Preparation",
+        nodeid="suites/predeploy/test_planning.py::test_backup_verification",
+        outcome="passed",
+        data={"consistency": fingerprints},
     )
+    record = RunRecord(
+        id=new_id(data["name"], "production", data["release"], now),
+        target=data["name"],
+        release=data["release"],
+        previous_release=data["previous_release"],
+        environment="production",
+        stages=["predeploy"],
+        phases=[item.phase],
+        items=[item],
+        verdict="GO",
+        go=True,
+        started=iso(now),
+        finished=iso(now),
+        gonogo_version=__version__,
+        checklist={},
+        execute=False,
+    )
+    store = open_store(load_target(demo.target_file), reports)
+    try:
+        store.put(record)
+    finally:
+        store.close()
     return keys
 
 

@@ -24,11 +24,13 @@ from gonogo.sandbox.services.fakes import state
 from kubernetes import client as k8s
 from predeploy_support import (
     REPO,
+    delete_namespace,
     outcomes,
+    run_staging_proof,
     run_suite,
+    staging_overrides,
     target_copy,
     write_backup,
-    write_load_result,
     write_signoffs,
 )
 
@@ -45,17 +47,31 @@ def kube_client(sandbox_running: SandboxConfig) -> Iterator[KubeClient]:
 @pytest.fixture(scope="session")
 def predeploy_files(
     tmp_path_factory: pytest.TempPathFactory, kube_client: KubeClient
-) -> dict[str, Path]:
+) -> Iterator[dict[str, Any]]:
     """A target copy writing into a temporary directory, with a fresh backup of
-    the production namespace, a measured load result and a complete sign-off file."""
+    the production namespace, a staging run of the release (its record is the
+    proof "Performance testing" reads) and a complete sign-off file."""
     work = tmp_path_factory.mktemp("predeploy")
-    target = target_copy(
-        work / "target.yaml",
-        {"backups_dir": str(work / "backups"), "load_results_dir": str(work / "load")},
-    )
+    staging = f"e2e-predeploy-staging-{secrets.token_hex(3)}"
+    overrides = {
+        "backups_dir": str(work / "backups"),
+        "load_results_dir": str(work / "load"),
+        **staging_overrides(work, staging),
+    }
+    target = target_copy(work / "target.yaml", overrides)
     write_backup(kube_client, "sophia", work / "backups")
-    write_load_result(target, "production")
-    return {"work": work, "target": target, "signoffs": write_signoffs(work / "signoffs.yaml")}
+    try:
+        (work / "staging").mkdir()
+        code, output = run_staging_proof(target, work / "staging")
+        assert code == 0, output[-4000:]
+        yield {
+            "work": work,
+            "target": target,
+            "overrides": overrides,
+            "signoffs": write_signoffs(work / "signoffs.yaml"),
+        }
+    finally:
+        delete_namespace(staging)
 
 
 @pytest.fixture(scope="session")
@@ -184,11 +200,13 @@ def test_faults_outside_the_namespace_fail_their_items(
     target = target_copy(
         tmp_path / "target.yaml",
         {
-            "backups_dir": str(f["work"] / "backups"),
-            "load_results_dir": str(f["work"] / "load"),
+            **f["overrides"],
             "security_scan": {"report": str(scan)},
             "monitoring": {"prometheus": "http://127.0.0.1:9"},
-            "environments": {"production": {"window": window}},
+            "environments": {
+                **f["overrides"]["environments"],
+                "production": {"window": window},
+            },
         },
     )
     signoffs = write_signoffs(tmp_path / "signoffs.yaml", skip=("Team availability",))

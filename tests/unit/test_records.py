@@ -14,7 +14,9 @@ import pytest
 from gonogo import __version__
 from gonogo.errors import ConfigError, ProbeError
 from gonogo.fixtures_load import read_running_release
+from gonogo.probes.kube import KubeClient
 from gonogo.records import latest, latest_with_item, open_store
+from gonogo.records.configmaps import ConfigMapStore
 from gonogo.records.directory import DirectoryStore
 from gonogo.records.model import ItemRecord, RecordError, RunRecord, from_dict
 from gonogo.target import load_target
@@ -224,6 +226,23 @@ def test_unwritable_directory_names_the_fix(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(ProbeError, match=r"records\.path"):
         DirectoryStore(blocker / "records").put(_record("2026-12-01T10:00:00+00:00"))
+
+
+def test_an_unreachable_cluster_store_is_an_error_naming_what_failed(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+        "clusters: [{name: x, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "contexts: [{name: x, context: {cluster: x, user: x}}]\nusers: [{name: x, user: {}}]\n"
+    )
+    kube = KubeClient(kubeconfig=kubeconfig, context="x", timeout=2)
+    try:
+        with pytest.raises(ProbeError) as raised:
+            ConfigMapStore(kube, "gonogo-records").put(_record("2026-12-02T06:00:00+00:00"))
+    finally:
+        kube.close()
+    assert "cannot keep the run record" in str(raised.value)
+    assert "cannot reach the API server" in str(raised.value)
 
 
 # --------------------------------------------------------------------------- #
