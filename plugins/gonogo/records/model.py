@@ -106,9 +106,10 @@ class RunRecord:
     def item(self, title: str, stage: str | None = None) -> ItemRecord | None:
         """The item with ``title`` (in ``stage``); for an item run once per
         service, the first failed one, else the first."""
-        found = [i for i in self.items if i.title == title and stage in (None, i.stage)]
+        found = self.items_titled(title, stage)
         failed = [i for i in found if not i.passed]
-        return (failed or found or [None])[0]
+        chosen = failed or found
+        return chosen[0] if chosen else None
 
     def items_titled(self, title: str, stage: str | None = None) -> list[ItemRecord]:
         return [i for i in self.items if i.title == title and stage in (None, i.stage)]
