@@ -248,4 +248,6 @@ def test_reports_are_written_by_the_xdist_controller_only(project: pytest.Pytest
         "checklist.md",
         "gonogo.html",
         "junit-production.xml",
+        "records",
     ]
+    assert len(list((project.path / "reports" / "records").iterdir())) == 1
