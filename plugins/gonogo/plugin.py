@@ -496,9 +496,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if collector is None or get_settings(config).list_checklist or config.option.collectonly:
         return
     targets: dict[str, Any] = config.stash[TARGETS_KEY]
-    verdict = collector.verdict(
-        runlog_of(config), list(targets.keys()), interrupted=_interruption(session, exitstatus)
-    )
+    interrupted = _interruption(session, exitstatus)
+    if interrupted is not None and session.exitstatus != pytest.ExitCode.INTERNAL_ERROR:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+    verdict = collector.verdict(runlog_of(config), list(targets.keys()), interrupted=interrupted)
     if verdict is None:
         return
     config.stash[VERDICT_KEY] = verdict

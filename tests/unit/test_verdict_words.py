@@ -252,3 +252,27 @@ def test_an_executed_rollback_is_done_only_when_verified(project: pytest.Pyteste
     )
     line = verdict_line(result)
     assert "rolled back: 3 deployments, 2 verified on v1.0.0, 1 not verified" in line, line
+
+
+def test_sigterm_to_an_xdist_controller_stops_its_workers_with_a_true_verdict(
+    project: pytest.Pytester,
+) -> None:
+    """A CI cancel signals the controller: its workers stop inside their
+    running check, the verdict names that check, and no worker is left."""
+    psutil = pytest.importorskip("psutil")
+    project.makepyfile(
+        test_pre=three_checks(
+            "import os, signal, time\nos.kill(os.getppid(), signal.SIGTERM)\ntime.sleep(600)"
+        )
+    )
+    result = project.runpytest_subprocess(
+        "-n", "2", "--target", "target.yaml", "--env", "production", timeout=120
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    line = verdict_line(result)
+    assert line.startswith("NO-GO — interrupted during Backup verification;"), line
+    assert "1 checks passed before it" in line
+    ours = [p for p in psutil.process_iter(["cwd"]) if p.info["cwd"] == str(project.path)]
+    # killed workers may still be on their way out; none may go on running
+    _, alive = psutil.wait_procs(ours, timeout=5)
+    assert not alive, f"processes of the run still running: {[p.pid for p in alive]}"
