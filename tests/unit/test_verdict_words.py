@@ -7,6 +7,7 @@ the reports the run wrote (checklist.md, the HTML report, JUnit XML).
 
 from __future__ import annotations
 
+import os
 import textwrap
 import xml.etree.ElementTree as ET
 
@@ -272,7 +273,11 @@ def test_sigterm_to_an_xdist_controller_stops_its_workers_with_a_true_verdict(
     line = verdict_line(result)
     assert line.startswith("NO-GO — interrupted during Backup verification;"), line
     assert "1 checks passed before it" in line
-    ours = [p for p in psutil.process_iter(["cwd"]) if p.info["cwd"] == str(project.path)]
+    ours = [
+        p
+        for p in psutil.process_iter(["cwd"])
+        if p.info["cwd"] == str(project.path) and p.pid != os.getpid()  # pytester's chdir
+    ]
     # killed workers may still be on their way out; none may go on running
     _, alive = psutil.wait_procs(ours, timeout=5)
-    assert not alive, f"processes of the run still running: {[p.pid for p in alive]}"
+    assert not alive, f"processes of the run still running: {[p.cmdline() for p in alive]}"
