@@ -149,7 +149,14 @@ class Verdict:
 
     @property
     def go(self) -> bool:
-        return all(t.go for t in self.targets)
+        return bool(self.targets) and all(t.go for t in self.targets)
+
+    @property
+    def word(self) -> str:
+        """The verdict in one word for banners: a partial GO is never a bare GO."""
+        if not self.go:
+            return "NO-GO"
+        return "GO (partial)" if any(t.scope.partial for t in self.targets) else "GO"
 
     def lines(self) -> list[str]:
         multi = len(self.targets) > 1

@@ -157,6 +157,10 @@ def test_a_selection_that_leaves_out_checks_of_its_stage_is_a_partial_go(
     line = verdict_line(result)
     assert line.startswith("GO (partial) — 2 checks passed"), line
     assert "scope: predeploy (1 phase), 2 of 3 checks ran; partial: 1 left out" in line
+    html = (project.path / "reports" / "gonogo.html").read_text()
+    assert 'data-verdict="GO (partial)"' in html
+    markdown = (project.path / "reports" / "checklist.md").read_text()
+    assert "**gonogo verdict: GO (partial)**" in markdown
     full = project.runpytest("--target", "target.yaml", "--env", "production")
     assert verdict_line(full).startswith("GO — 3 checks passed; scope: predeploy (2 phases)")
 

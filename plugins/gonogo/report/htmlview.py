@@ -39,7 +39,7 @@ def _duration(seconds: float) -> str:
 
 
 def banner(view: RunView) -> str:
-    verdict = "GO" if view.go else "NO-GO"
+    verdict = view.verdict.word
     cls = "go" if view.go else "nogo"
     facts: list[tuple[str, str]] = []
     for target in view.targets:

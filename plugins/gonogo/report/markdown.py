@@ -33,7 +33,7 @@ def render(view: RunView, source: str, html_link: str | None = None) -> str:
     lines = source.splitlines()
     by_line: dict[int, ItemView] = {v.item.line: v for v in view.items()}
     out: list[str] = []
-    verdict = "GO" if view.go else "NO-GO"
+    verdict = view.verdict.word
     header = [
         f"> **gonogo verdict: {verdict}** — environment {view.environment}, "
         + ", ".join(f"{t.name} {t.previous_release} → {t.release}" for t in view.targets)

@@ -30,6 +30,7 @@ STATES: dict[str, tuple[str, str]] = {
     "signed_off": ("x", "signed off"),
     "dry_run": (" ", "dry run passed, nothing changed"),
     "failed": ("!", "failed"),
+    "interrupted": ("!", "interrupted: did not finish"),
     "blocked": (" ", "blocked by a gate"),
     "skipped": (" ", "skipped"),
     "not_applicable": ("-", "not applicable to this environment"),
@@ -37,7 +38,7 @@ STATES: dict[str, tuple[str, str]] = {
 }
 """State -> (Markdown checkbox character, words for people)."""
 
-_SEVERITY = ("failed", "blocked", "skipped", "dry_run", "signed_off", "passed")
+_SEVERITY = ("failed", "interrupted", "blocked", "skipped", "dry_run", "signed_off", "passed")
 
 
 @dataclass
