@@ -10,8 +10,9 @@ setup:
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	bash sandbox/cluster/build.sh >/dev/null
 
+# REPORTS=DIR puts the demo's reports there instead of reports/demo.
 demo: setup
-	$(PYTHON) -m gonogo demo
+	$(PYTHON) -m gonogo demo $(if $(REPORTS),--reports-dir $(REPORTS))
 
 test: setup
 	$(PYTHON) -m gonogo sandbox up

@@ -50,12 +50,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 DEMO_DESCRIPTION = """\
 Walk the release process of targets/sandbox.yaml on the local sandbox, from
-nothing: the sandbox is started if needed (the first time, its cluster binaries
-are built), production is put back on v1.0.0 and staging emptied, then four
-steps run, each a 'python -m pytest' run of the checklist suites with one
-reports folder for all:
+nothing: the sandbox is started unless it is up (its cluster binaries are built
+once by 'make setup' or 'gonogo sandbox build'; 'make demo' does both),
+production is put back on v1.0.0 and staging emptied, then four steps run,
+each a 'python -m pytest' run of the checklist suites, one reports folder for
+all:
 
   1. staging release of v1.1.0: deploy, validate, load test       (expected GO)
+     after a baseline staging run of v1.0.0, which Regression
+     testing compares with (on this first staging run, Regression
+     testing has nothing to compare and fails closed: NO-GO there)
   2. production backup, then the pre-deployment gate, which reads
      staging's results for v1.1.0                                  (expected GO)
   3. production release v1.0.0 -> v1.1.0 with post-deployment
@@ -72,7 +76,10 @@ the demo as demo sign-offs. The sandbox stays up afterwards.
 Reports land in --reports-dir, per run: <n>-<name>.html (the report for the
 approvers), <n>-<name>-checklist.md (the filled-in checklist), <n>-<name>.xml
 (JUnit) and <n>-<name>.log (the run's output); next to them what the runs pass
-on to each other (records/, backups/, load/, junit-<env>.xml).
+on to each other (backups/, load/, junit-<env>.xml) and the target copies the
+baseline and the candidate run against. Run records go to the store the target
+names (targets/sandbox.yaml: ConfigMaps in the sandbox's gonogo-records
+namespace).
 """
 
 

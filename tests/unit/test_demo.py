@@ -100,14 +100,16 @@ def test_candidate_is_the_next_release_with_one_faulty_service(tmp_path: Path) -
 
 def test_demo_signoffs_cover_the_manual_items_and_say_they_are_the_demos(tmp_path: Path) -> None:
     target = load_target(SANDBOX_TARGET)
-    path = write_demo_signoffs(tmp_path / "signoffs.yaml", target)
+    baseline = str(target.previous_release)
+    path = write_demo_signoffs(tmp_path / "signoffs.yaml", target, staging_also=(baseline,))
     entries = load_signoffs(path)
-    for environment, items in (
-        ("staging", STAGING_SIGNOFF_ITEMS),
-        ("production", PRODUCTION_SIGNOFF_ITEMS),
+    for environment, release, items in (
+        ("staging", baseline, STAGING_SIGNOFF_ITEMS),
+        ("staging", target.release, STAGING_SIGNOFF_ITEMS),
+        ("production", target.release, PRODUCTION_SIGNOFF_ITEMS),
     ):
         for item in items:
-            found, refused = find_signoff(entries, item, target.release, environment)
+            found, refused = find_signoff(entries, item, release, environment)
             assert found is not None, (item, environment, refused)
             assert found.role == target.environment(environment).approval.role
             assert "demo" in found.who

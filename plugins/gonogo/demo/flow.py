@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gonogo.demo import candidate, system
+from gonogo.demo import candidate, system, targets
 from gonogo.demo.runs import RunResult, run_checklist
 from gonogo.demo.signoffs import write_demo_signoffs
 from gonogo.errors import GonogoError
@@ -30,6 +30,9 @@ from gonogo.errors import GonogoError
 MARKER = ".gonogo-demo"
 """Marks a reports folder the demo wrote, which the next demo may empty."""
 POSTDEPLOY_STAGE = "Post-Deployment Validation"
+REGRESSION_ITEM = "Regression testing"
+NO_PREVIOUS_RUN = "no JUnit XML of a previous staging run"
+"""How the staging checklist's Regression testing fails on a first staging run."""
 
 
 class DemoError(GonogoError):
@@ -51,14 +54,28 @@ class StepOutcome:
 
     @property
     def verdict(self) -> str:
-        bad = next((r for r in self.runs if not r.go), None)
-        if bad is not None:
-            return bad.word
-        return "GO" if self.runs else "not run"
+        """The verdict of the step's last run (its main one; an earlier run
+        that ends otherwise than expected stops the step there)."""
+        return self.runs[-1].word if self.runs else "not run"
 
     @property
     def as_expected(self) -> bool:
         return bool(self.runs) and self.verdict == self.expected and not self.problems
+
+
+def only_failure(run: RunResult, title: str, phrase: str) -> list[str]:
+    """Why ``run`` is not NO-GO with ``title`` as its one failed check, whose
+    message holds ``phrase``; empty when it is."""
+    if run.code != 1:
+        return [f"{run.name}: {run.word}, expected NO-GO at {title} only; see {run.log}"]
+    others = [f for f in run.failures if not f.title.startswith(title)]
+    mine = [f for f in run.failures if f.title.startswith(title)]
+    problems = [f"{run.name}: {f.where}: {f.message}" for f in others[:3]]
+    if not mine:
+        problems.append(f"{run.name}: {title} did not fail; see {run.log}")
+    elif phrase not in mine[0].message:
+        problems.append(f"{run.name}: {title} failed otherwise than expected: {mine[0].message}")
+    return problems
 
 
 def prepare_reports(path: Path) -> Path:
@@ -111,7 +128,7 @@ class Demo:
             )
         print(f"production runs {target.previous_release}; staging is empty", flush=True)
         self.env = {**os.environ, **stack.client_env(self.cfg)}
-        write_demo_signoffs(self.signoffs, target)
+        write_demo_signoffs(self.signoffs, target, staging_also=(str(target.previous_release),))
         steps = (self._staging, self._gate, self._release, self._candidate)
         for number, step in enumerate(steps, 1):
             outcome = step(number, target)
@@ -130,12 +147,44 @@ class Demo:
         return 0 if self._all_as_expected(len(steps)) else 1
 
     def _staging(self, number: int, target: Any) -> StepOutcome:
+        baseline = str(target.previous_release)
         outcome = StepOutcome(number, f"staging release of {target.release}", "GO")
-        self._banner(str(number), outcome.title + " (deploy, validate, load test)")
-        outcome.runs.append(
-            self._pytest(f"{number}-staging", "staging", ["-m", "staging", "--execute"])
+        self._banner(
+            f"{number}a",
+            f"staging baseline: {baseline}, what production runs, through the staging "
+            f"checklist, so that Regression testing of {target.release} has a previous staging "
+            "run to compare with. With no earlier run that item has nothing to compare and "
+            "fails closed: expected NO-GO at Regression testing only",
         )
-        self._explain_failures(outcome)
+        baseline_target = targets.write_copy(
+            self.target_file,
+            self.reports / f"baseline-{baseline}" / "target.yaml",
+            {
+                "release": baseline,
+                "previous_release": None,
+                "release_notes": None,
+                "security_scan": None,
+                "github": {"release_ref": baseline},
+            },
+            f"The release production runs, {baseline}, staged as the baseline the staging\n"
+            f"checklist's Regression testing compares {target.release} with; it only goes\n"
+            "through staging, so the pre-deployment gate's sources are left out.",
+        )
+        staging = ["-m", "staging", "--execute"]
+        run = self._pytest(f"{number}a-baseline", "staging", staging, target=baseline_target)
+        outcome.runs.append(run)
+        problems = only_failure(run, REGRESSION_ITEM, NO_PREVIOUS_RUN)
+        if problems:
+            outcome.problems += problems
+            return outcome
+        outcome.notes.append(
+            f"{number}a baseline {baseline}: NO-GO as expected, only at {REGRESSION_ITEM} "
+            "(no earlier staging run); its JUnit is the next run's baseline"
+        )
+        self._banner(f"{number}b", f"{outcome.title} (deploy, validate, load test)")
+        run = self._pytest(f"{number}b-staging", "staging", staging)
+        outcome.runs.append(run)
+        self._explain_failures(outcome, run)
         return outcome
 
     def _gate(self, number: int, target: Any) -> StepOutcome:
@@ -146,7 +195,7 @@ class Demo:
         if outcome.runs[-1].go:
             self._banner(f"{number}b", f"pre-deployment gate for {target.release}")
             outcome.runs.append(self._pytest(f"{number}b-gate", "production", ["-m", "predeploy"]))
-        self._explain_failures(outcome)
+        self._explain_failures(outcome, outcome.runs[-1])
         return outcome
 
     def _release(self, number: int, target: Any) -> StepOutcome:
@@ -155,7 +204,7 @@ class Demo:
         self._banner(str(number), title + " with post-deployment validation")
         release = ["-m", "deploy or postdeploy", "--execute", "--rollback=auto"]
         outcome.runs.append(self._pytest(f"{number}-release", "production", release))
-        self._explain_failures(outcome)
+        self._explain_failures(outcome, outcome.runs[-1])
         if outcome.runs[-1].go:
             states, problems = system.settle_on(target, "production", target.release)
             if problems:
@@ -234,14 +283,13 @@ class Demo:
         )
 
     @staticmethod
-    def _explain_failures(outcome: StepOutcome) -> None:
-        for run in outcome.runs:
-            if run.go:
-                continue
-            for failure in run.failures[:3]:
-                outcome.problems.append(f"{run.name}: {failure.where}: {failure.message}")
-            if not run.failures:
-                outcome.problems.append(f"{run.name}: {run.word}; see {run.log}")
+    def _explain_failures(outcome: StepOutcome, run: RunResult) -> None:
+        if run.go:
+            return
+        for failure in run.failures[:3]:
+            outcome.problems.append(f"{run.name}: {failure.where}: {failure.message}")
+        if not run.failures:
+            outcome.problems.append(f"{run.name}: {run.word}; see {run.log}")
 
     @staticmethod
     def _banner(number: str, title: str) -> None:

@@ -15,23 +15,26 @@ SIGNER = "gonogo demo (a demo sign-off, standing in for a person)"
 TICKET = "DEMO-1"
 
 
-def write_demo_signoffs(path: Path, target: Any) -> Path:
-    """Sign-offs for the target's release in staging and production, each
-    with the role the target's environment asks for, recorded now and valid
-    for a day. Replaces ``path``."""
+def write_demo_signoffs(path: Path, target: Any, *, staging_also: tuple[str, ...] = ()) -> Path:
+    """Sign-offs for the target's release in staging and production (and in
+    staging for the releases ``staging_also`` names), each with the role the
+    target's environment asks for, recorded now and valid for a day.
+    Replaces ``path``."""
     from gonogo.signoffs import write_signoffs
 
     path.unlink(missing_ok=True)
-    for environment, items in (
-        ("staging", STAGING_SIGNOFF_ITEMS),
-        ("production", PRODUCTION_SIGNOFF_ITEMS),
-    ):
+    wanted = [("staging", release, STAGING_SIGNOFF_ITEMS) for release in staging_also]
+    wanted += [
+        ("staging", target.release, STAGING_SIGNOFF_ITEMS),
+        ("production", target.release, PRODUCTION_SIGNOFF_ITEMS),
+    ]
+    for environment, release, items in wanted:
         write_signoffs(
             path,
             items,
             who=SIGNER,
             role=target.environment(environment).approval.role,
-            release=target.release,
+            release=release,
             environment=environment,
             ticket=TICKET,
             append=True,

@@ -48,10 +48,11 @@ def ensure_up(cfg: SandboxConfig, out: Out) -> None:
 
 def reset(cfg: SandboxConfig, out: Out) -> None:
     """Put the demo system back where the demo starts, whatever an earlier
-    demo or test left: production (``sophia``) on v1.0.0 with no fault
-    annotation, and no staging namespace."""
+    demo or test left: every fake node Ready, production (``sophia``) on
+    v1.0.0 with no fault annotation, and no staging namespace."""
     repo = cluster.find_repo()
     bin_path = cluster.bin_dir(repo)
+    stack.ensure_nodes(cfg, bin_path, cfg.nodes)
     manifests.apply(cfg, bin_path, repo, manifests.NAMESPACE)
     cleared = clear_faults(cfg, bin_path, manifests.NAMESPACE)
     if cleared:
