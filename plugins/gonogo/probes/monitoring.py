@@ -179,7 +179,8 @@ class FiringAlert:
 
     def describe(self) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items()) if k != "alertname")
-        since = f" since {self.since}" if self.since else ""
+        # Alertmanager and Prometheus give nanoseconds; seconds say enough.
+        since = f" since {self.since[:19]}Z" if self.since else ""
         return f"{self.name} {{{shown}}} firing{since} ({' and '.join(self.sources)})"
 
 

@@ -74,8 +74,9 @@ class Prometheus:
     def query(self, expr: str) -> list[Sample]:
         """An instant query; a scalar comes back as one sample without labels."""
         body = _get_json(self._client, f"{self.url}/api/v1/query", "PromQL query", query=expr)
-        if body.get("status") != "success":
-            raise ProbeError(f"PromQL {expr!r} failed: {body.get('error', body)}")
+        if not isinstance(body, dict) or body.get("status") != "success":
+            error = body.get("error", body) if isinstance(body, dict) else body
+            raise ProbeError(f"PromQL {expr!r} failed: {error}")
         data = body["data"]
         if data["resultType"] == "scalar":
             ts, value = data["result"]
