@@ -6,9 +6,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from gonogo.errors import ProbeError
 from gonogo.probes import capacity, dns, monitoring, tls
 from gonogo.probes.http import HttpRequest, probe
 from gonogo.probes.kube import ClusterSnapshot
+from gonogo.probes.promql import Alertmanager, Prometheus, error_ratio_query, requests_query
 
 from suites.predeploy.support import not_applicable, token
 
@@ -181,10 +183,18 @@ def test_dns_configuration(target: Any, environment: str, env_policy: Any, evide
     assert not problems, "; ".join(problems)
 
 
+CURRENT_WINDOW = "2m"
+"""The window of the "current" error rate the gate compares with error_rate_max."""
+
+
 @pytest.mark.item("Monitoring systems")
-def test_monitoring_systems(target: Any, environment: str, namespace: str, evidence: Any) -> None:
+def test_monitoring_systems(
+    target: Any, environment: str, namespace: str, env_policy: Any, evidence: Any
+) -> None:
     """Prometheus healthy and ready with the required share of this release's
-    targets up; Alertmanager healthy; Grafana's health API OK."""
+    targets up; Alertmanager healthy; Grafana's health API OK; and no incident
+    under way: no critical alert firing for the target, no service's current
+    error rate above the environment's rollback criterion."""
     config = target.monitoring
     present = {
         name: getattr(config, name)
@@ -228,6 +238,73 @@ def test_monitoring_systems(target: Any, environment: str, namespace: str, evide
     ):
         problems.append("Grafana answers but reports its database as not ok (/api/health)")
     assert not problems, "monitoring not operational: " + "; ".join(problems)
+    incident, unknown = _incident(target, namespace, present, env_policy, evidence)
+    assert not incident, (
+        f"an incident is under way in {namespace}: "
+        f"{'; '.join(incident + [f'no data: {u}' for u in unknown])}; resolve it, "
+        "or wait for the alerts to clear, before starting the release"
+    )
+    assert not unknown, "no data: " + "; ".join(unknown)
+
+
+def _incident(
+    target: Any, namespace: str, present: dict[str, Any], env_policy: Any, evidence: Any
+) -> tuple[list[str], list[str]]:
+    """(critical alerts firing for the target and services whose error rate
+    over the last ``CURRENT_WINDOW`` is above ``error_rate_max``; what could
+    not be read, which leaves the gate unable to say there is no incident)."""
+    timeout = target.monitoring.timeout_s
+    services = [s.deployment_name for s in target.services if s.health_path]
+    names = set(services) | {s.name for s in target.services}
+    sources: dict[str, list[dict[str, Any]]] = {}
+    unknown: list[str] = []
+    limit = env_policy.rollback.error_rate_max
+    rates = None
+    if "prometheus" in present:
+        with Prometheus(present["prometheus"], timeout_s=timeout) as prometheus:
+            try:
+                sources["Prometheus"] = prometheus.firing_alerts()
+                if limit is not None and services:
+                    ratios = prometheus.by_label(error_ratio_query(namespace, CURRENT_WINDOW))
+                    counts = prometheus.by_label(requests_query(namespace, CURRENT_WINDOW))
+                    rates = monitoring.current_error_rates(
+                        services, ratios, counts, limit, CURRENT_WINDOW
+                    )
+            except ProbeError as e:
+                unknown.append(str(e))
+    if "alertmanager" in present:
+        with Alertmanager(present["alertmanager"], timeout_s=timeout) as alertmanager:
+            try:
+                sources["Alertmanager"] = alertmanager.active_alerts()
+            except ProbeError as e:
+                unknown.append(str(e))
+    firing = monitoring.blocking_alerts(sources, namespace, names)
+    evidence.table(
+        f"{'/'.join(monitoring.BLOCKING_SEVERITIES)} alerts firing for {namespace}",
+        [{"alert": a.name, "labels": a.describe(), "summary": a.summary} for a in firing],
+    )
+    problems = [f"alert {a.describe()}" for a in firing]
+    if rates is not None:
+        evidence.note("PromQL error rate", error_ratio_query(namespace, CURRENT_WINDOW))
+        evidence.table(f"error rate over the last {CURRENT_WINDOW}", rates.rows)
+        for row in rates.rows:
+            if isinstance(row["error_rate"], float):
+                evidence.measure(
+                    "current_error_rate",
+                    row["error_rate"],
+                    limit=limit,
+                    service=row["service"],
+                )
+        problems += rates.over
+        if rates.no_data:
+            unknown.append(
+                f"Prometheus holds no http_requests_total series for "
+                f"{', '.join(rates.no_data)} in {namespace}; check that it scrapes them "
+                "(its targets page), or the current error rate is unknown"
+            )
+    elif limit is None:
+        evidence.note("error rate", "the environment sets no rollback error_rate_max")
+    return problems, unknown
 
 
 @pytest.mark.item("Log aggregation")
