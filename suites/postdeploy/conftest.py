@@ -3,10 +3,13 @@ the monitoring clients, each bounded in time and closed after the run."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from gonogo.errors import ProbeError
 from gonogo.probes.http import HttpRequest, HttpResult, probe
+from gonogo.probes.serving import serving
 
 HEALTH_SAMPLES = 3
 """Health requests per service. A service is healthy when most of them answer
@@ -92,3 +95,84 @@ def external_requests(target: Any, environment: str) -> tuple[list[Any], list[Ht
                 )
         requests.append(requests_for(api, environment, token)[1])
     return apis, requests
+
+
+@dataclass(frozen=True)
+class ReleaseVersions:
+    """Each released service's running version against the target's release."""
+
+    rows: list[dict[str, Any]]
+    wrong: list[str]
+    """``<service> runs <version>, release is <release> (...)`` per service on another release."""
+    unknown: list[str]
+    """Services whose running version could not be read, and why."""
+
+
+def release_versions(target: Any, environment: str, cluster: Any) -> ReleaseVersions:
+    """What each service the release builds runs, by two witnesses: the
+    version its version URL reports, and the image tag of the ReplicaSets of
+    its Deployment that have available replicas (what serves, not what the
+    spec asks for). Either one on another release is a service left behind."""
+    services = target.release_services()
+    namespace = target.namespace_for(environment)
+    requests = [
+        HttpRequest(name=s.name, url=url, timeout=5.0)
+        for s in services
+        if (url := target.version_url(s, environment))
+    ]
+    reported = {r.name: r for r in probe(requests, deadline=30.0)}
+    try:
+        deployments = cluster.objects("deployments")
+        replicasets = cluster.objects("replicasets")
+    except ProbeError as e:
+        deployments, replicasets = [], []
+        cluster_error: str | None = str(e)
+    else:
+        cluster_error = None
+    rows, wrong, unknown = [], [], []
+    for service in services:
+        seen: dict[str, list[str]] = {}
+        answer = reported.get(service.name)
+        said = None
+        if answer is not None:
+            body = answer.json if isinstance(answer.json, dict) else {}
+            said = body.get("version") if answer.ok else None
+            if said is None:
+                unknown.append(
+                    f"{service.name}: {answer.url} gave no version "
+                    f"({answer.summary() if not answer.ok else 'no version field'})"
+                )
+            else:
+                seen.setdefault(str(said), []).append(f"{answer.url} reports {said}")
+        if cluster_error is not None:
+            unknown.append(f"{service.name}: {cluster_error}")
+            tags: dict[str, str] = {}
+        else:
+            live = serving(
+                service.deployment_name,
+                deployments,
+                replicasets,
+                container=service.container,
+                namespace=namespace,
+            )
+            if live.problem:
+                unknown.append(f"{service.name}: {live.problem}")
+            tags = live.tags
+            for replicaset, tag in tags.items():
+                seen.setdefault(tag, []).append(f"image tag {tag} on ReplicaSet {replicaset}")
+        rows.append(
+            {
+                "service": service.name,
+                "reports": said,
+                "serving image tags": ", ".join(f"{rs}: {t}" for rs, t in tags.items()) or None,
+                "on release": bool(seen) and set(seen) == {target.release},
+            }
+        )
+        others = [v for v in seen if v != target.release]
+        if others:
+            evidence = "; ".join(e for v in others for e in seen[v])
+            wrong.append(
+                f"{service.name} runs {' and '.join(others)}, release is {target.release} "
+                f"({evidence})"
+            )
+    return ReleaseVersions(rows, wrong, unknown)

@@ -1,5 +1,5 @@
-"""Immediate validation (T+10): every service healthy, Redis reachable from
-here and from each service, external APIs reachable."""
+"""Immediate validation (T+10): every service healthy and on the release,
+Redis reachable from here and from each service, external APIs reachable."""
 
 from __future__ import annotations
 
@@ -9,20 +9,36 @@ from typing import Any
 import pytest
 from gonogo.probes.http import probe
 
-from suites.postdeploy.conftest import external_requests
+from suites.postdeploy.conftest import external_requests, release_versions
 
 
 @pytest.mark.item("Service health checks", stage="postdeploy")
-def test_service_health(target: Any, environment: str, evidence: Any, health_round_factory: Any):
+def test_service_health(
+    target: Any, environment: str, evidence: Any, health_round_factory: Any, cluster: Any
+):
     health = health_round_factory()
     rows = health.rows()
     evidence.table("health", rows)
-    unhealthy = [health.verdict(r["service"])[1].summary() for r in rows if not r["healthy"]]
-    assert health.services, f"no service in {target.source} has a health_path"
-    assert not unhealthy, (
-        f"{len(unhealthy)} of {len(rows)} services unhealthy: {'; '.join(unhealthy)}; "
-        f"see their logs and kubectl get pods -n {target.namespace_for(environment)}"
+    assert health.services, (
+        f"no data: no service in {target.source} has a health_path; add one per service"
     )
+    unhealthy = [health.verdict(r["service"])[1].summary() for r in rows if not r["healthy"]]
+    versions = release_versions(target, environment, cluster)
+    evidence.table(f"running release (release is {target.release})", versions.rows)
+    problems = []
+    if unhealthy:
+        problems.append(
+            f"{len(unhealthy)} of {len(rows)} services unhealthy: {'; '.join(unhealthy)}; "
+            f"see their logs and kubectl get pods -n {target.namespace_for(environment)}"
+        )
+    if versions.wrong:
+        problems.append(
+            f"{'; '.join(versions.wrong)}; finish or redo the rollout of the release "
+            f"(kubectl rollout status -n {target.namespace_for(environment)} deployment/...)"
+        )
+    if versions.unknown:
+        problems.append(f"no data: {'; '.join(versions.unknown)}")
+    assert not problems, "; ".join(problems)
 
 
 @pytest.mark.item("Database connectivity", stage="postdeploy")
