@@ -101,6 +101,12 @@ def test_monitoring_validation(target: Any, environment: str, evidence: Any):
         pytest.skip(f"Prometheus is absent from {environment} in {target.source}")
     namespace = target.namespace_for(environment)
     expected = [s.deployment_name for s in target.services if s.health_path]
+    if not expected:
+        pytest.fail(
+            f"no data: no service in {target.source} has a health_path, so no service's "
+            "samples can be expected; add health_path to the services Prometheus scrapes",
+            pytrace=False,
+        )
     problems: list[str] = []
     monitoring = target.monitoring
     with Prometheus(monitoring.prometheus, timeout_s=monitoring.timeout_s) as prometheus:
