@@ -506,6 +506,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config.hook.pytest_gonogo_verdict(verdict=verdict, config=config)
     if not verdict.go and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if session.exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        # pytest prints no terminal summary after an internal error: the verdict
+        # line must not go missing with it.
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            pytest_terminal_summary(tr, config)
 
 
 VERDICT_KEY = pytest.StashKey[Any]()

@@ -285,3 +285,28 @@ def test_sigterm_to_an_xdist_controller_stops_its_workers_with_a_true_verdict(
     # killed workers may still be on their way out; none may go on running
     _, alive = psutil.wait_procs(ours, timeout=5)
     assert not alive, f"processes of the run still running: {[p.cmdline() for p in alive]}"
+
+
+def test_an_internal_error_is_no_go_with_its_verdict_line_printed(
+    project: pytest.Pytester,
+) -> None:
+    """A plugin crashing while the run goes on is an interruption, not a GO,
+    and the verdict line is printed although pytest prints no summary then."""
+    project.makeconftest(
+        textwrap.dedent(
+            """\
+            def pytest_runtest_logreport(report):
+                if report.when == "call" and "backup" in report.nodeid:
+                    raise RuntimeError("a reporting plugin crashed")
+            """
+        )
+    )
+    project.makepyfile(test_pre=three_checks())
+    result = project.runpytest_subprocess(
+        "--target", "target.yaml", "--env", "production", timeout=120
+    )
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    line = verdict_line(result)
+    assert line.startswith("NO-GO — interrupted "), line
+    markdown = (project.path / "reports" / "checklist.md").read_text()
+    assert "**gonogo verdict: NO-GO**" in markdown
