@@ -1,11 +1,12 @@
 """Business validation (T+60): critical workflows, the dashboard in a real
 browser, data consistency across the release, external integrations, and the
-services' error ratio and latency as Prometheus measured them."""
+services' error ratio and latency as Prometheus measured them since the
+release's rollout completed."""
 
 from __future__ import annotations
 
 import base64
-import math
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,26 @@ from gonogo.probes import consistency
 from gonogo.probes.browser import check_page
 from gonogo.probes.external import endpoint
 from gonogo.probes.http import probe
-from gonogo.probes.promql import Prometheus, error_ratio_query, mean_query, p95_query
+from gonogo.probes.metric_window import ReleaseWindow, ServiceFigures, release_window
+from gonogo.probes.promql import (
+    VERSION_LABEL,
+    Prometheus,
+    error_ratio_query,
+    mean_query,
+    p95_query,
+    range_of,
+    requests_query,
+    samples_query,
+)
+from gonogo.probes.serving import rollout_completed_at
 from gonogo.probes.workflows import run_workflow
 from gonogo.target import dotted_get
 
 from suites.postdeploy.conftest import dashboard_service, external_requests
 
-METRICS_WINDOW = "5m"
-"""The window Prometheus' rates are taken over for "Performance metrics"."""
+METRICS_WINDOW_S = 300.0
+"""The longest window "Performance metrics" reads; it starts at the release's
+rollout when that is more recent (gonogo.probes.metric_window)."""
 DASHBOARD_ELEMENTS = [
     "#dashboard-title",
     "#release-version",
@@ -184,10 +197,119 @@ def _has(body: Any, field: str) -> bool:
 
 
 @pytest.mark.item("Performance metrics", stage="postdeploy")
-def test_performance_metrics(target: Any, environment: str, env_policy: Any, evidence: Any):
+def test_performance_metrics(
+    target: Any, environment: str, env_policy: Any, evidence: Any, cluster: Any
+):
     if target.is_absent("prometheus", environment):
         pytest.skip(f"Prometheus is absent from {environment} in {target.source}")
     namespace = target.namespace_for(environment)
+    services = [s for s in target.services if s.health_path]
+    if not services:
+        pytest.fail(
+            f"no data: no service in {target.source} has a health_path, so none is measured; "
+            "add health_path to the services Prometheus scrapes",
+            pytrace=False,
+        )
+    window = _release_window(target, cluster, services)
+    if isinstance(window, str):
+        pytest.fail(window, pytrace=False)
+    evidence.data(
+        "window",
+        {
+            "rollout_completed_at": window.completed_at.isoformat(),
+            "completed_last": window.last_deployment,
+            "seconds": round(window.seconds, 1),
+            "starts_at": window.starts_at.isoformat(),
+            "capped_at_s": METRICS_WINDOW_S,
+        },
+    )
+    limits = _limits(env_policy)
+    span = range_of(window.seconds)
+    with Prometheus(target.monitoring.prometheus, timeout_s=target.monitoring.timeout_s) as prom:
+        version = (
+            target.release
+            if prom.has_label("http_requests_total", VERSION_LABEL, namespace)
+            else None
+        )
+        queries = {
+            "samples": samples_query(namespace, span, version),
+            "requests": requests_query(namespace, span, version),
+            "error_rate": error_ratio_query(namespace, span, version),
+            "mean_response_s": mean_query(namespace, span, version),
+            "p95_s": p95_query(namespace, span, version),
+        }
+        for name, expr in queries.items():
+            evidence.note(f"PromQL {name}", expr)
+        measured = {name: prom.by_label(expr) for name, expr in queries.items()}
+    evidence.note(
+        "release filter",
+        f"{VERSION_LABEL}={version}" if version else f"the series carry no {VERSION_LABEL} label",
+    )
+    rows, problems, no_data = [], [], []
+    for service in (s.deployment_name for s in services):
+        figures = ServiceFigures(
+            service,
+            samples=measured["samples"].get(service),
+            requests=measured["requests"].get(service),
+            values={name: measured[name].get(service) for name in limits},
+        )
+        row: dict[str, Any] = {
+            "service": service,
+            "samples": figures.samples,
+            "requests": None if figures.requests is None else round(figures.requests),
+        }
+        missing = figures.missing(window)
+        if missing is not None:
+            no_data.append(missing)
+            rows.append({**row, **dict.fromkeys(limits, "no data")})
+            continue
+        for name, value in figures.values.items():
+            assert value is not None
+            row[name] = round(value, 4)
+            evidence.measure(
+                name,
+                round(value, 4),
+                limit=limits[name],
+                service=service,
+                unit="" if name == "error_rate" else "s",
+            )
+            limit = limits[name]
+            if limit is not None and value > limit:
+                problems.append(_sentence(name, service, value, limit))
+        rows.append(row)
+    evidence.table(f"per service over {window.describe()}", rows)
+    unknown = [f"no data: {m}" for m in no_data]
+    assert not problems, (
+        f"over {window.describe()}: {'; '.join(problems + unknown)}; see the services' dashboards"
+    )
+    assert not no_data, (
+        f"no data: {'; '.join(no_data)}; this release is not judged on the previous one's "
+        f"samples: {window.rerun_hint()}"
+    )
+
+
+def _release_window(target: Any, cluster: Any, services: list[Any]) -> ReleaseWindow | str:
+    """The window of the release's own traffic, from the cluster's rollouts."""
+    try:
+        deployments = cluster.objects("deployments")
+        replicasets = cluster.objects("replicasets")
+    except ProbeError as e:
+        return f"no data: cannot date the rollout ({e})"
+    completed: dict[str, datetime | None] = {}
+    for service in services:
+        name = service.deployment_name
+        found = next((d for d in deployments if d["metadata"]["name"] == name), None)
+        if found is None:
+            return (
+                f"no data: deployment/{name} not found in {cluster.namespace}, so the rollout "
+                f"of the release cannot be dated; kubectl get deployments -n {cluster.namespace}"
+            )
+        completed[name] = rollout_completed_at(found, replicasets)
+    return release_window(completed, datetime.now(UTC), METRICS_WINDOW_S)
+
+
+def _limits(env_policy: Any) -> dict[str, float | None]:
+    """Each measure's limit: the rollback criteria, else the baseline profile's."""
     criteria = env_policy.rollback
     baseline = env_policy.load_profiles.get("baseline")
     thresholds = baseline.thresholds if baseline else None
@@ -202,40 +324,7 @@ def test_performance_metrics(target: Any, environment: str, env_policy: Any, evi
         else (thresholds.mean_ms_max / 1000 if thresholds and thresholds.mean_ms_max else None)
     )
     p95_max_s = thresholds.p95_ms_max / 1000 if thresholds and thresholds.p95_ms_max else None
-    queries = {
-        "error_rate": error_ratio_query(namespace, METRICS_WINDOW),
-        "mean_response_s": mean_query(namespace, METRICS_WINDOW),
-        "p95_s": p95_query(namespace, METRICS_WINDOW),
-    }
-    for name, expr in queries.items():
-        evidence.note(f"PromQL {name}", expr)
-    with Prometheus(target.monitoring.prometheus, timeout_s=target.monitoring.timeout_s) as prom:
-        measured = {name: prom.by_label(expr) for name, expr in queries.items()}
-    limits = {"error_rate": error_max, "mean_response_s": mean_max, "p95_s": p95_max_s}
-    rows, problems = [], []
-    for service in (s.deployment_name for s in target.services if s.health_path):
-        row: dict[str, Any] = {"service": service}
-        for name, values in measured.items():
-            value = values.get(service)
-            if value is None or math.isnan(value):
-                row[name] = "no traffic"
-                continue
-            row[name] = round(value, 4)
-            limit = limits[name]
-            evidence.measure(
-                name,
-                round(value, 4),
-                limit=limit,
-                service=service,
-                unit="" if name == "error_rate" else "s",
-            )
-            if limit is not None and value > limit:
-                problems.append(_sentence(name, service, value, limit))
-        rows.append(row)
-    evidence.table(f"per service over the last {METRICS_WINDOW}", rows)
-    assert not problems, (
-        f"over the last {METRICS_WINDOW}: {'; '.join(problems)}; see the services' dashboards"
-    )
+    return {"error_rate": error_max, "mean_response_s": mean_max, "p95_s": p95_max_s}
 
 
 def _sentence(name: str, service: str, value: float, limit: float) -> str:
