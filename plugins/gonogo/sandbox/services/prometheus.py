@@ -62,7 +62,12 @@ RULES: list[dict[str, object]] = [
 ]
 """Alert rules on the demo services' metrics (``http_requests_total`` with a
 ``code`` label and ``http_request_duration_seconds``), grouped by the
-``service`` and ``namespace`` labels that the file-SD target groups carry."""
+``service`` and ``namespace`` labels that the file-SD target groups carry.
+
+``DemoHighErrorRatio`` fires above the sandbox target's production
+``error_rate_max`` (5 %): 10 s after a service starts failing, with the 2 s
+evaluation interval, so the pre-deployment gate's "Monitoring systems" (which
+stops a release while a critical alert fires) is tested in seconds."""
 
 
 def targets_file(cfg: SandboxConfig) -> Path:
