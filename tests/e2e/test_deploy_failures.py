@@ -1,7 +1,8 @@
-"""Deploys that must stop: an image tag missing from the registry stops at
-Phase 2 before anything changes; a Deployment that can never become
-available stops at its phase, and ``--rollback=auto`` returns every changed
-Deployment to v1.0.0 in reverse dependency order."""
+"""A deploy that must stop: a Deployment that can never become available
+stops at its phase, and ``--rollback=auto`` returns every changed Deployment
+to v1.0.0 in reverse dependency order. (An image missing from the registry,
+which stops the deploy at Phase 2 before anything changes, is a row of the
+fault matrix, test_fault_matrix.py.)"""
 
 from __future__ import annotations
 
@@ -9,17 +10,6 @@ from pathlib import Path
 
 from tests.e2e.demo_system import demo_system, never_available, release_with
 from tests.e2e.test_deploy_and_rollback import RELEASE_SERVICES, run_suite, versions
-
-
-def test_missing_image_tag_is_no_go_at_phase_2(sandbox_running: object, tmp_path: Path) -> None:
-    with demo_system(tmp_path, "missing", overrides={"release": "v9.9.9"}) as demo:
-        before = versions(demo)
-        result = run_suite(demo, tmp_path / "reports", "-m", "deploy", "--execute")
-        assert result.returncode == 1, result.stdout[-3000:]
-        assert "NO-GO — Phase 2 (T-20) failed" in result.stdout
-        assert "sophia-mcp-research:v9.9.9: manifest unknown" in result.stdout
-        assert "blocked by Phase 2 (T-20)" in result.stdout
-        assert versions(demo) == before
 
 
 def test_unavailable_deployment_is_rolled_back_in_reverse_order(

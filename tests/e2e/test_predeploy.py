@@ -4,14 +4,15 @@ order, and NO-GO at the right item, with a clear message, for each fault.
 To keep the run short, one baseline run proves GO, one run with --no-gate
 carries the faults that live outside the cluster's namespace (each at a
 different item, so each failure is attributable), and one run in a fresh
-namespace carries the namespace faults."""
+namespace carries a missing Secret. The faults the sandbox itself can make
+(a node NotReady, a Pending PVC, a plaintext password in a ConfigMap, an
+expiring certificate) are rows of the fault matrix, test_fault_matrix.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,7 @@ from typing import Any
 import pytest
 from gonogo.probes.kube import KubeClient
 from gonogo.sandbox.config import SandboxConfig
-from gonogo.sandbox.services import tls
 from gonogo.sandbox.services.fakes import state
-from kubernetes import client as k8s
 from predeploy_support import (
     REPO,
     delete_namespace,
@@ -124,64 +123,15 @@ def test_every_item_is_bound(sandbox_running: SandboxConfig, tmp_path: Path) -> 
         assert "[x]" in line, line
 
 
-@pytest.fixture
-def not_ready_node(api_client: k8s.ApiClient) -> Iterator[str]:
-    """An extra node that no kubelet (no kwok) keeps alive: the sandbox's kwok
-    manages only nodes labelled as the sandbox's own, so this one never reports
-    Ready, as a dead machine would not."""
-    core = k8s.CoreV1Api(api_client)
-    name = f"e2e-notready-{secrets.token_hex(3)}"
-    body = {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name, "labels": {"gonogo.dev/e2e": "true"}},
-        "spec": {"taints": [{"key": "gonogo.dev/e2e", "effect": "NoSchedule"}]},
-    }
-    core.create_node(body, _request_timeout=10)
-    try:
-        # Watch it for a few seconds, long enough for kwok to take it over
-        # were it going to: it must never report Ready.
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            node = core.read_node(name, _request_timeout=10)
-            ready = [c.status for c in node.status.conditions or [] if c.type == "Ready"]
-            assert ready != ["True"], f"node {name} became Ready: kwok manages nodes it should not"
-            time.sleep(0.5)
-        yield name
-    finally:
-        core.delete_node(name, _request_timeout=10)
-
-
-def test_node_not_ready_fails_cluster_health(
-    predeploy_files: dict[str, Path], not_ready_node: str, tmp_path: Path
-) -> None:
-    f = predeploy_files
-    code, output = run_suite(
-        SUITE,
-        "-m",
-        "predeploy",
-        "--target",
-        str(f["target"]),
-        "--env",
-        "production",
-        "--no-gate",
-        "-k",
-        "cluster_healthy",
-        cwd=tmp_path,
-    )
-    assert code == 1, output[-4000:]
-    assert outcomes(output) == {"test_cluster_healthy": "FAILED"}
-    assert f"nodes not Ready: {not_ready_node}" in output
-
-
 def test_faults_outside_the_namespace_fail_their_items(
     predeploy_files: dict[str, Path],
     sandbox_running: SandboxConfig,
     tmp_path: Path,
 ) -> None:
-    """An expiring certificate, Prometheus down, a failed check
-    run, a pull request with a change request, a CRITICAL finding, a missing
-    sign-off and a run outside the window: each fails exactly its item."""
+    """Prometheus down, a failed check run, a pull request with a change
+    request, a CRITICAL finding, a missing sign-off and a run outside the
+    window: each fails exactly its item. (The expiring certificate is a row of
+    the fault matrix, test_fault_matrix.py.)"""
     f = predeploy_files
     report = json.loads((REPO / "sandbox" / "fixtures" / "trivy-v1.1.0.json").read_text())
     report["Results"][0]["Vulnerabilities"].append(
@@ -245,7 +195,6 @@ def test_faults_outside_the_namespace_fail_their_items(
             }
         },
     )
-    tls.issue_server_cert(sandbox_running, valid_for=dt.timedelta(days=2))
     try:
         code, output = run_suite(
             SUITE,
@@ -261,11 +210,9 @@ def test_faults_outside_the_namespace_fail_their_items(
             cwd=tmp_path,
         )
     finally:
-        tls.issue_server_cert(sandbox_running)
         state.reset(sandbox_running)
     results = outcomes(output)
     expected_failures = {
-        "test_dns_configuration": "certificate expires in",
         "test_monitoring_systems": "prometheus healthy (http://127.0.0.1:9/-/healthy)",
         "test_pipeline_passing": "check runs failed on v1.1.0: unit-tests (failure)",
         "test_code_review_completed": "outstanding change requests from security-lead",
@@ -284,23 +231,9 @@ def test_faults_outside_the_namespace_fail_their_items(
 
 @pytest.fixture
 def faulty_namespace(fresh_namespace: str, kubectl: Any, tmp_path: Path) -> str:
-    """A namespace with a PVC that cannot bind, a Deployment that needs a Secret
-    nobody created and a ConfigMap holding a password in plain text."""
+    """A namespace with a Deployment that needs a Secret nobody created."""
     manifest = tmp_path / "faults.yaml"
     manifest.write_text(f"""\
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {{name: data, namespace: {fresh_namespace}}}
-spec:
-  accessModes: [ReadWriteOnce]
-  storageClassName: e2e-no-such-class
-  resources: {{requests: {{storage: 1Gi}}}}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: app-config, namespace: {fresh_namespace}}}
-data: {{LOG_LEVEL: info, DB_PASSWORD: hunter2-plaintext}}
----
 apiVersion: apps/v1
 kind: Deployment
 metadata: {{name: app, namespace: {fresh_namespace}}}
@@ -321,44 +254,10 @@ spec:
     return fresh_namespace
 
 
-def test_namespace_faults_fail_their_items(faulty_namespace: str, tmp_path: Path) -> None:
-    """A Pending PVC fails Storage availability; a missing Secret and a plaintext
-    password fail Secret management, naming them but never the value."""
-    target = target_copy(tmp_path / "target.yaml", {"namespaces": {"production": faulty_namespace}})
-    code, output = run_suite(
-        SUITE,
-        "-m",
-        "predeploy",
-        "--target",
-        str(target),
-        "--env",
-        "production",
-        "--no-gate",
-        "-k",
-        "storage or secret_management",
-        cwd=tmp_path,
-    )
-    results = outcomes(output)
-    assert code == 1, output[-4000:]
-    assert results == {"test_storage_availability": "FAILED", "test_secret_management": "FAILED"}
-    assert "PVC data is Pending, not Bound" in output
-    assert "StorageClass e2e-no-such-class, which does not exist" in output
-    assert "app-credentials (used by deployment/app)" in output
-    assert "hunter2-plaintext" not in output
-
-
-def test_plaintext_password_is_found_once_the_secret_exists(
-    faulty_namespace: str, kubectl: Any, tmp_path: Path
-) -> None:
-    kubectl(
-        "create",
-        "secret",
-        "generic",
-        "app-credentials",
-        "-n",
-        faulty_namespace,
-        "--from-literal=api-key=e2e-value",
-    )
+def test_missing_secret_fails_secret_management(faulty_namespace: str, tmp_path: Path) -> None:
+    """A Secret a workload needs and nobody created fails Secret management,
+    naming the Secret and the workload. (The Pending PVC and the plaintext
+    password in a ConfigMap are rows of the fault matrix, test_fault_matrix.py.)"""
     target = target_copy(tmp_path / "target.yaml", {"namespaces": {"production": faulty_namespace}})
     code, output = run_suite(
         SUITE,
@@ -374,6 +273,5 @@ def test_plaintext_password_is_found_once_the_secret_exists(
         cwd=tmp_path,
     )
     assert code == 1, output[-4000:]
-    assert "ConfigMap app-config key DB_PASSWORD" in output
-    assert "key name says secret and the value is plaintext" in output
-    assert "hunter2-plaintext" not in output and "e2e-value" not in output
+    assert outcomes(output) == {"test_secret_management": "FAILED"}
+    assert "app-credentials (used by deployment/app)" in output
