@@ -115,12 +115,16 @@ def release_versions(target: Any, environment: str, cluster: Any) -> ReleaseVers
     spec asks for). Either one on another release is a service left behind."""
     services = target.release_services()
     namespace = target.namespace_for(environment)
+    # As many asks as health samples: one unlucky answer must not hide the version.
     requests = [
         HttpRequest(name=s.name, url=url, timeout=5.0)
         for s in services
         if (url := target.version_url(s, environment))
+        for _ in range(HEALTH_SAMPLES)
     ]
-    reported = {r.name: r for r in probe(requests, deadline=30.0)}
+    reported: dict[str, list[HttpResult]] = {}
+    for result in probe(requests, deadline=30.0):
+        reported.setdefault(result.name, []).append(result)
     try:
         deployments = cluster.objects("deployments")
         replicasets = cluster.objects("replicasets")
@@ -132,18 +136,20 @@ def release_versions(target: Any, environment: str, cluster: Any) -> ReleaseVers
     rows, wrong, unknown = [], [], []
     for service in services:
         seen: dict[str, list[str]] = {}
-        answer = reported.get(service.name)
-        said = None
-        if answer is not None:
-            body = answer.json if isinstance(answer.json, dict) else {}
-            said = body.get("version") if answer.ok else None
-            if said is None:
-                unknown.append(
-                    f"{service.name}: {answer.url} gave no version "
-                    f"({answer.summary() if not answer.ok else 'no version field'})"
-                )
-            else:
-                seen.setdefault(str(said), []).append(f"{answer.url} reports {said}")
+        answers = reported.get(service.name, [])
+        said = [
+            str(a.json["version"])
+            for a in answers
+            if a.ok and isinstance(a.json, dict) and a.json.get("version") is not None
+        ]
+        for version in dict.fromkeys(said):
+            seen.setdefault(version, []).append(f"{answers[0].url} reports {version}")
+        if answers and not said:
+            bad = next((a for a in answers if not a.ok), answers[0])
+            unknown.append(
+                f"{service.name}: {bad.url} gave no version in {len(answers)} asks "
+                f"({bad.summary() if not bad.ok else 'no version field'})"
+            )
         if cluster_error is not None:
             unknown.append(f"{service.name}: {cluster_error}")
             tags: dict[str, str] = {}
@@ -163,7 +169,7 @@ def release_versions(target: Any, environment: str, cluster: Any) -> ReleaseVers
         rows.append(
             {
                 "service": service.name,
-                "reports": said,
+                "reports": ", ".join(dict.fromkeys(said)) or None,
                 "serving image tags": ", ".join(f"{rs}: {t}" for rs, t in tags.items()) or None,
                 "on release": bool(seen) and set(seen) == {target.release},
             }
