@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gonogo.demo import candidate, system, targets
+from gonogo.demo import candidate, system, targets, traffic
 from gonogo.demo.runs import RunResult, run_checklist
 from gonogo.demo.signoffs import write_demo_signoffs
 from gonogo.errors import GonogoError
@@ -117,32 +117,30 @@ class Demo:
         target = load_target(self.target_file)
         self._banner("0", "sandbox up, demo system reset")
         system.ensure_up(self.cfg, print)
-        system.reset(self.cfg, print)
-        _, problems = system.settle_on(target, "production", str(target.previous_release))
-        if problems:
-            raise DemoError(
-                f"production did not settle on {target.previous_release} after the reset: "
-                + "; ".join(problems[:5])
-                + "; see 'gonogo sandbox status' and 'kubectl get deploy -n "
-                + f"{target.namespace_for('production')}'"
-            )
-        print(f"production runs {target.previous_release}; staging is empty", flush=True)
-        self.env = {**os.environ, **stack.client_env(self.cfg)}
-        write_demo_signoffs(self.signoffs, target, staging_also=(str(target.previous_release),))
-        steps = (self._staging, self._gate, self._release, self._candidate)
-        for number, step in enumerate(steps, 1):
-            outcome = step(number, target)
-            self.outcomes.append(outcome)
-            judged = "as expected" if outcome.as_expected else "NOT as expected"
+        with traffic.users(target, "production") as urls:
             print(
-                f"\n-> step {number} {outcome.title}: {outcome.verdict}, "
-                f"expected {outcome.expected}: {judged}",
+                f"users: a request to each of the {len(urls)} production services' health URL "
+                "about twice a second while the demo runs (the sandbox has no users of its own)",
                 flush=True,
             )
-            for line in outcome.problems + outcome.notes:
-                print(f"   {line}", flush=True)
-            if not outcome.as_expected:
-                break
+            start_point(self.cfg, target)
+            self.env = {**os.environ, **stack.client_env(self.cfg)}
+            baseline = (str(target.previous_release),)
+            write_demo_signoffs(self.signoffs, target, staging_also=baseline)
+            steps = (self._staging, self._gate, self._release, self._candidate)
+            for number, step in enumerate(steps, 1):
+                outcome = step(number, target)
+                self.outcomes.append(outcome)
+                judged = "as expected" if outcome.as_expected else "NOT as expected"
+                print(
+                    f"\n-> step {number} {outcome.title}: {outcome.verdict}, "
+                    f"expected {outcome.expected}: {judged}",
+                    flush=True,
+                )
+                for line in outcome.problems + outcome.notes:
+                    print(f"   {line}", flush=True)
+                if not outcome.as_expected:
+                    break
         self._summary(time.monotonic() - started, steps)
         return 0 if self._all_as_expected(len(steps)) else 1
 
@@ -299,7 +297,8 @@ class Demo:
         return len(self.outcomes) == steps and all(o.as_expected for o in self.outcomes)
 
     def _summary(self, elapsed: float, steps: tuple[object, ...]) -> None:
-        print(f"\n== demo summary ({elapsed / 60:.0f} min {elapsed % 60:.0f} s)")
+        minutes, seconds = divmod(round(elapsed), 60)
+        print(f"\n== demo summary ({minutes} min {seconds} s)")
         for outcome in self.outcomes:
             mark = "as expected" if outcome.as_expected else "NOT AS EXPECTED"
             print(
@@ -333,15 +332,32 @@ def run(root: Path, reports_dir: Path, cfg: Any) -> int:
     return Demo(root, reports, cfg).run()
 
 
+def start_point(cfg: Any, target: Any) -> None:
+    """Put the demo system where the demo starts (production on the previous
+    release, no staging, no fault) and wait until production is out of any
+    incident an earlier run left; raises DemoError when it does not settle."""
+    system.reset(cfg, print)
+    previous = str(target.previous_release)
+    _, problems = system.settle_on(target, "production", previous)
+    if problems:
+        raise DemoError(
+            f"production did not settle on {previous} after the reset: "
+            + "; ".join(problems[:5])
+            + "; see 'gonogo sandbox status' and 'kubectl get deploy -n "
+            + f"{target.namespace_for('production')}'"
+        )
+    still = system.wait_quiet(target, "production", print)
+    if still:
+        print(f"production still shows an incident ({'; '.join(still)}); the gate will judge it")
+    print(f"production runs {previous}, healthy; staging is empty", flush=True)
+
+
 def reset_only(root: Path, cfg: Any) -> int:
     """Put the demo system back where the demo starts, and stop."""
     from gonogo.target import load_target
 
     target = load_target(root / "targets" / "sandbox.yaml")
     system.ensure_up(cfg, print)
-    system.reset(cfg, print)
-    _, problems = system.settle_on(target, "production", str(target.previous_release))
-    if problems:
-        raise DemoError("production did not settle after the reset: " + "; ".join(problems[:5]))
-    print(f"demo system reset: production on {target.previous_release}, no staging namespace")
+    with traffic.users(target, "production"):
+        start_point(cfg, target)
     return 0

@@ -84,6 +84,8 @@ def read_failures(junit: Path) -> list[Failure]:
             if prop.get("name") == BINDING_PROPERTY:
                 binding = json.loads(prop.get("value") or "{}")
         message = (bad.get("message") or bad.text or "").strip().splitlines()
+        if message:
+            message[0] = message[0].removeprefix("AssertionError: ")
         title = str(binding.get("title") or case.get("name") or "")
         if binding.get("service"):
             title += f" [{binding['service']}]"

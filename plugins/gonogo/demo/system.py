@@ -195,3 +195,60 @@ def settle_on(
         if not problems or time.monotonic() >= deadline:
             return states, problems
         time.sleep(1.0)
+
+
+QUIET_WINDOW = "2m"
+"""The window of the current error rate the pre-deployment gate's "Monitoring
+systems" compares with the environment's error_rate_max."""
+QUIET_TIMEOUT_S = 240.0
+"""Long enough for an earlier demo's faulty candidate to leave that window."""
+
+
+def incident(target: Any, environment: str) -> list[str]:
+    """What the gate would call an incident in ``environment`` now: critical
+    alerts firing for it (Prometheus, Alertmanager) and services whose error
+    rate over ``QUIET_WINDOW`` is above the environment's error_rate_max."""
+    from gonogo.probes import monitoring
+    from gonogo.probes.promql import Alertmanager, Prometheus, error_ratio_query
+
+    namespace = target.namespace_for(environment)
+    services = {s.deployment_name for s in target.services if s.health_path}
+    names = services | {s.name for s in target.services}
+    timeout = target.monitoring.timeout_s
+    sources: dict[str, list[dict[str, Any]]] = {}
+    found = []
+    if target.monitoring.prometheus:
+        with Prometheus(target.monitoring.prometheus, timeout_s=timeout) as prometheus:
+            sources["Prometheus"] = prometheus.firing_alerts()
+            limit = target.environment(environment).rollback.error_rate_max
+            if limit is not None:
+                ratios = prometheus.by_label(error_ratio_query(namespace, QUIET_WINDOW))
+                found += [
+                    f"{name} error rate {ratio:.1%} over the last {QUIET_WINDOW} > {limit:.1%}"
+                    for name, ratio in sorted(ratios.items())
+                    if name in services and ratio > limit
+                ]
+    if target.monitoring.alertmanager:
+        with Alertmanager(target.monitoring.alertmanager, timeout_s=timeout) as alertmanager:
+            sources["Alertmanager"] = alertmanager.active_alerts()
+    alerts = monitoring.blocking_alerts(sources, namespace, names)
+    return [f"alert {a.describe()}" for a in alerts] + found
+
+
+def wait_quiet(
+    target: Any, environment: str, out: Out, timeout_s: float = QUIET_TIMEOUT_S
+) -> list[str]:
+    """Wait, with user traffic flowing, until ``environment`` is out of any
+    incident an earlier run left (a faulty candidate's errors stay in the
+    error-rate window for a while after its rollback); returns what is still
+    wrong at the deadline (empty when quiet)."""
+    deadline = time.monotonic() + timeout_s
+    told = False
+    while True:
+        found = incident(target, environment)
+        if not found or time.monotonic() >= deadline:
+            return found
+        if not told:
+            out(f"waiting for an earlier incident in {environment} to clear: {'; '.join(found)}")
+            told = True
+        time.sleep(5.0)
