@@ -4,8 +4,8 @@
   the release, passes once a real staging run (deploy and measure, executed)
   left one, and fails again when only production records of the same release
   are left: a production result never proves a pre-deployment item.
-* Staging's load, run on services that do not run the release under check, is
-  kept under the release that answered and fails the item.
+* Staging's and post-deployment's load, run on services that do not run the
+  release under check, are kept under the release that answered and fail the item.
 * The gate and the release in two jobs with separate reports folders: "Data
   consistency" reads the gate's fingerprints from the shared record store
   (a directory, or ConfigMaps in the cluster), and finds nothing without it.
@@ -134,6 +134,36 @@ def test_staging_load_on_another_release_is_kept_under_it_and_fails(
     assert outcomes(output) == {"test_performance_testing": "FAILED"}
     assert f"staging runs {running}, not v9.9.9, the release under check" in output
     assert list((tmp_path / "load").glob(f"load-{running}-staging-smoke-*.json"))
+    assert not list((tmp_path / "load").glob("load-v9.9.9-*.json"))
+
+
+def test_post_deploy_load_on_another_release_is_kept_under_it_and_fails(
+    sandbox_running: SandboxConfig, tmp_path: Path
+) -> None:
+    """The post-deployment load item, run while production still runs another
+    release than the one the target names (a deploy that did not happen)."""
+    demo = sandbox_running.url("demo")
+    running = httpx.get(f"{demo}/mcp-research/version", timeout=5).json()["version"]
+    target = target_copy(
+        tmp_path / "target.yaml",
+        {"release": "v9.9.9", "load_results_dir": str(tmp_path / "load")},
+    )
+    code, output = run_suite(
+        str(REPO / "suites" / "postdeploy"),
+        "-m",
+        "postdeploy",
+        "--target",
+        str(target),
+        "--env",
+        "production",
+        "-k",
+        "load_baseline",
+        cwd=_job(tmp_path, "release"),
+    )
+    assert code == 1, output[-4000:]
+    assert outcomes(output).get("test_load_baseline") in ("FAILED", "ERROR"), output[-4000:]
+    assert f"the services on production run {running}, not v9.9.9" in output
+    assert list((tmp_path / "load").glob(f"load-{running}-production-baseline-*.json"))
     assert not list((tmp_path / "load").glob("load-v9.9.9-*.json"))
 
 
