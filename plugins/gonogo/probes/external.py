@@ -29,5 +29,5 @@ def requests_for(api: Any, environment: str, token: str | None) -> tuple[HttpReq
     url = api.url_for(environment) + path
     anonymous = HttpRequest(f"{api.name} anonymous", url, timeout=api.timeout_s)
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    authed = HttpRequest(f"{api.name} with token", url, headers=headers, timeout=api.timeout_s)
+    authed = HttpRequest(f"{api.name} authenticated", url, headers=headers, timeout=api.timeout_s)
     return anonymous, authed
