@@ -6,21 +6,28 @@ checklist (``-m`` and ``--phase``) that holds the item meant to catch it, the
 phase and item that must fail with a message naming what was measured or
 missing, and what must happen about a rollback:
 
-=========================  ============================  ==========================  ========
-fault                      made with                     must fail                   rollback
-=========================  ============================  ==========================  ========
-node NotReady              a Node no kubelet keeps       Kubernetes cluster healthy  none
-Pending PVC                a claim on a missing class    Storage availability        none
-plaintext secret           a ConfigMap with a password   Secret management           none
-expiring certificate       TLS front re-issued, 10 days  DNS configuration           none
-registry image missing     a release tag deleted         Build images (Phase 2)      none run
-HubSpot refusing           the fake's ``available``      External API connectivity   planned
-Redis down                 redis-server stopped          Database connectivity       planned
-service unavailable (503)  ``unavailable`` annotation    Service health checks       planned
-consistency key lost       key deleted after the gate    Data consistency            planned
-error rate 20 %            faulty release, executed      Load testing: error rate    executed
-latency 3 s                faulty release, executed      Load testing: mean response executed
-=========================  ============================  ==========================  ========
+=========================  ============================  ===========================  ========
+fault                      made with                     must fail                    rollback
+=========================  ============================  ===========================  ========
+node NotReady              a Node no kubelet keeps       Kubernetes cluster healthy   none
+Pending PVC                a claim on a missing class    Storage availability         none
+plaintext secret           a ConfigMap with a password   Secret management            none
+expiring certificate       TLS front re-issued, 10 days  DNS configuration            none
+registry image missing     a release tag deleted         Build images (Phase 2)       none run
+HubSpot refusing           the fake's ``available``      External API connectivity    planned
+Redis down                 redis-server stopped          Database connectivity        planned
+service unavailable (503)  ``unavailable`` annotation    Service health checks        planned
+consistency key lost       key deleted after the gate    Data consistency             planned
+error rate 20 %            faulty release, executed      Load testing: error rate     executed
+latency 3 s                faulty release, executed      Load testing: mean response  executed
+=========================  ============================  ===========================  ========
+
+Rollback: "none" is no trigger at all (the pre-deployment stage never rolls
+back); "none run" is a deploy stopped before it changed anything, nothing
+undone and every Deployment as it was; "planned" is production's trigger, as a
+dry run (``--rollback=plan``), naming the failed item; "executed" is the
+release run with ``--execute --rollback=auto``, rolled back, ending on v1.0.0
+with every service healthy.
 
 Plus the precision case (3 % errors where production allows 5 % is not a
 NO-GO on the error rate) and the flakiness guard (three healthy runs of one
@@ -32,6 +39,8 @@ demo system in ``sophia`` (under the sandbox lock, like every e2e run).
 Faults that make the services answer errors or slowly use a copy of the demo
 system in a namespace of this module's own: Prometheus keeps those answers for
 its 5-minute windows, and the next user of ``sophia`` must not inherit them.
+(The lost consistency key's row puts ``sophia`` on v1.1.0 between its gate and
+its post-deploy run, with healthy traffic only, and the reset puts it back.)
 
 One reset fixture serves every row: each injection registers how to undo
 exactly what it changed, and after the row (passed or failed) the fixture
@@ -739,6 +748,8 @@ ROWS: dict[str, Row] = {
     "registry-image-missing": Row(
         registry_tag_missing,
         "sophia",
+        # the whole deploy stage, executed: Phase 2 must also stop it before
+        # Phase 3 changes anything
         ("-m", "deploy", "--execute"),
         "Phase 2",
         {
