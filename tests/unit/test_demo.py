@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from gonogo.demo import candidate, flow
-from gonogo.demo.runs import read_failures
+from gonogo.demo.runs import Failure, RunResult, read_failures
 from gonogo.demo.signoffs import (
     PRODUCTION_SIGNOFF_ITEMS,
     STAGING_SIGNOFF_ITEMS,
@@ -113,3 +113,19 @@ def test_demo_signoffs_cover_the_manual_items_and_say_they_are_the_demos(tmp_pat
             assert found is not None, (item, environment, refused)
             assert found.role == target.environment(environment).approval.role
             assert "demo" in found.who
+
+
+def _run(code: int, *failures: Failure) -> RunResult:
+    return RunResult("1a-baseline", code, Path("1a.log"), None, Path("1a.html"), list(failures))
+
+
+def test_only_failure_accepts_exactly_the_expected_failure() -> None:
+    regression = Failure("Staging", "Testing", "Regression testing", "no JUnit XML of a previous")
+    other = Failure("Staging", "Testing", "Functional testing", "workflows failed")
+    expected = ("Regression testing", "no JUnit XML of a previous")
+    assert flow.only_failure(_run(1, regression), *expected) == []
+    assert "Functional testing" in flow.only_failure(_run(1, regression, other), *expected)[0]
+    assert "did not fail" in flow.only_failure(_run(1, other), *expected)[-1]
+    assert "GO, expected NO-GO" in flow.only_failure(_run(0), *expected)[0]
+    wrong = Failure("Staging", "Testing", "Regression testing", "3 tests regressed")
+    assert "failed otherwise" in flow.only_failure(_run(1, wrong), *expected)[0]

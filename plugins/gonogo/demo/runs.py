@@ -3,8 +3,7 @@ an operator or a CI job runs it, its output shown as it comes and kept in a
 log, and its JUnit XML read back for what failed where.
 
 The demo judges each run by its exit code and by the JUnit file the run
-wrote, never by searching the output for words; the verdict line is only
-shown."""
+wrote, never by searching the output for words."""
 
 from __future__ import annotations
 
@@ -51,7 +50,6 @@ class RunResult:
 
     name: str
     code: int
-    verdict: str
     log: Path
     junit: Path | None
     html: Path
@@ -100,13 +98,6 @@ def read_failures(junit: Path) -> list[Failure]:
     return failures
 
 
-def _verdict_line(output: str) -> str:
-    """The last line the run printed that starts with GO or NO-GO."""
-    lines = [line.strip() for line in output.splitlines()]
-    found = [line for line in lines if line.startswith(("GO ", "NO-GO"))]
-    return found[-1] if found else ""
-
-
 def _signature(path: Path) -> tuple[int, int] | None:
     try:
         stat = path.stat()
@@ -144,7 +135,7 @@ def run_checklist(
     ]  # fmt: skip
     print("$ " + " ".join(command[2:]), flush=True)
     before = _signature(default_junit)
-    code, output = _tee(command, cwd=cwd, env=env, log=log, timeout_s=timeout_s)
+    code = _tee(command, cwd=cwd, env=env, log=log, timeout_s=timeout_s)
     junit = None
     failures: list[Failure] = []
     after = _signature(default_junit)
@@ -155,16 +146,14 @@ def run_checklist(
     markdown = reports / MARKDOWN_NAME
     if markdown.exists():
         markdown.replace(reports / f"{name}-checklist.md")
-    return RunResult(name, code, _verdict_line(output), log, junit, html, failures)
+    return RunResult(name, code, log, junit, html, failures)
 
 
 def _tee(
     command: list[str], *, cwd: Path, env: Mapping[str, str], log: Path, timeout_s: float
-) -> tuple[int, str]:
+) -> int:
     """Run ``command``, copying its output to our stdout and to ``log`` as it
-    comes; stop it after ``timeout_s`` (exit code ``TIMED_OUT`` then).
-    Returns (exit code, output)."""
-    chunks: list[bytes] = []
+    comes; stop it after ``timeout_s`` (exit code ``TIMED_OUT`` then)."""
     stopped = threading.Event()
     with open(log, "wb") as kept:
         process = subprocess.Popen(
@@ -186,7 +175,6 @@ def _tee(
             stream = process.stdout
             assert stream is not None
             for chunk in iter(lambda: os.read(stream.fileno(), 65536), b""):
-                chunks.append(chunk)
                 kept.write(chunk)
                 sys.stdout.buffer.write(chunk)
                 sys.stdout.flush()
@@ -196,8 +184,7 @@ def _tee(
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    output = b"".join(chunks).decode("utf-8", errors="replace")
     if stopped.is_set():
         print(f"\ngonogo demo: run stopped after {timeout_s:.0f} s; see {log}", flush=True)
-        return TIMED_OUT, output
-    return code, output
+        return TIMED_OUT
+    return code

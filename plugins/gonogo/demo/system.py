@@ -67,7 +67,10 @@ def reset(cfg: SandboxConfig, out: Out) -> None:
             f"could not delete namespace {manifests.STAGING_NAMESPACE}: {done.stderr.strip()}; "
             f"kubectl get namespace {manifests.STAGING_NAMESPACE} -o yaml shows what holds it"
         )
-    out(f"namespace {manifests.STAGING_NAMESPACE} removed; production back on {manifests.RELEASE}")
+    out(
+        f"namespace {manifests.STAGING_NAMESPACE} removed; production's manifests applied "
+        f"again at {manifests.RELEASE}"
+    )
 
 
 def clear_faults(cfg: SandboxConfig, bin_path: Path, namespace: str) -> list[str]:
