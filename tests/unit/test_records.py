@@ -113,6 +113,34 @@ def test_records_path_in_the_target_moves_the_store(project: pytest.Pytester) ->
 # --------------------------------------------------------------------------- #
 
 
+def test_a_record_its_cluster_store_cannot_take_is_kept_in_the_reports_folder(
+    project: pytest.Pytester,
+) -> None:
+    """The API server is down: the run says so in one line and keeps the
+    record in the directory store rather than losing it."""
+    project.makefile(
+        ".yaml",
+        kubeconfig=(
+            "apiVersion: v1\nkind: Config\ncurrent-context: down\n"
+            "clusters: [{name: down, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+            "contexts: [{name: down, context: {cluster: down, user: u}}]\n"
+            "users: [{name: u, user: {token: t0k3n-for-test}}]\n"
+        ),
+    )
+    project.makefile(
+        ".yaml",
+        target=MINI_TARGET
+        + "kube: {kubeconfig: kubeconfig.yaml}\n"
+        + "records: {store: kubernetes, namespace: gonogo-records}\n",
+    )
+    project.makepyfile(test_suite=SUITE.replace("{body}", "pass"))
+    result = project.runpytest("--target", "target.yaml", "--env", "production")
+    result.stdout.fnmatch_lines(
+        ["run record of shop NOT kept in its store: *; kept in *records*.json instead;*"]
+    )
+    assert len(_records(project)) == 1
+
+
 def _record(
     finished: str,
     *,

@@ -74,9 +74,16 @@ def latest_with_item(
     return None
 
 
-def open_store(target: Any, reports_dir: Path, kube_context: str | None = None) -> RecordStore:
+def open_store(
+    target: Any,
+    reports_dir: Path,
+    kube_context: str | None = None,
+    *,
+    timeout_s: float | None = None,
+) -> RecordStore:
     """The store the target file names (``records:``); a directory store in
-    ``<reports_dir>/records`` when it names none."""
+    ``<reports_dir>/records`` when it names none. ``timeout_s`` bounds each
+    call of a store that is reached over the network."""
     settings = getattr(target, "records", None)
     kind = getattr(settings, "store", "directory")
     if kind == "kubernetes":
@@ -84,10 +91,18 @@ def open_store(target: Any, reports_dir: Path, kube_context: str | None = None) 
         from gonogo.records.configmaps import ConfigMapStore
 
         assert settings is not None and settings.namespace is not None
-        return ConfigMapStore(client_for(target, kube_context), settings.namespace)
+        kube = client_for(target, kube_context)
+        if timeout_s is not None:
+            kube.timeout = min(kube.timeout, timeout_s)
+        return ConfigMapStore(kube, settings.namespace)
+    return fallback_store(target, reports_dir)
+
+
+def fallback_store(target: Any, reports_dir: Path) -> RecordStore:
+    """The directory store: the target's ``records.path``, else ``<reports_dir>/records``."""
     from gonogo.records.directory import DirectoryStore
 
-    path = getattr(settings, "path", None)
+    path = getattr(getattr(target, "records", None), "path", None)
     return DirectoryStore(Path(path) if path is not None else Path(reports_dir) / "records")
 
 
@@ -97,6 +112,7 @@ __all__ = [
     "ItemRecord",
     "RecordStore",
     "RunRecord",
+    "fallback_store",
     "latest",
     "latest_with_item",
     "open_store",

@@ -19,7 +19,7 @@ import pytest
 from gonogo import __version__
 from gonogo.errors import ConfigError, GonogoError
 from gonogo.evidence import USER_PROPERTY as EVIDENCE_PROPERTY
-from gonogo.records import RecordStore, open_store
+from gonogo.records import RecordStore, fallback_store, open_store
 from gonogo.records.model import (
     MESSAGE_LIMIT,
     RECORD_PROPERTY,
@@ -151,6 +151,17 @@ def build_record(
     )
 
 
+INTERRUPTED_STORE_TIMEOUT_S = 2.0
+"""Per-call timeout of a networked record store when the run was interrupted."""
+
+
+def _put(store: RecordStore, record: RunRecord) -> str:
+    try:
+        return store.put(record)
+    finally:
+        store.close()
+
+
 class RunRecorder:
     """Keeps one run record per target in the target's store when the verdict is in."""
 
@@ -170,16 +181,25 @@ class RunRecorder:
             )
             if record is None:
                 continue
+            # An interrupted run is on its way out: its record may not wait on a
+            # store that does not answer.
+            timeout = INTERRUPTED_STORE_TIMEOUT_S if getattr(verdict, "interrupted", None) else None
             try:
-                store = open_store(target, settings.reports_dir, settings.kube_context)
-                try:
-                    where = store.put(record)
-                finally:
-                    store.close()
+                where = _put(
+                    open_store(
+                        target, settings.reports_dir, settings.kube_context, timeout_s=timeout
+                    ),
+                    record,
+                )
             except GonogoError as e:
+                try:
+                    kept = _put(fallback_store(target, settings.reports_dir), record)
+                except GonogoError:
+                    kept = None
+                instead = f"kept in {kept} instead" if kept else "not kept anywhere"
                 self.lines.append(
-                    f"run record of {target_id} NOT kept: {e}; later runs that need this "
-                    "run's proof will fail with 'no data'"
+                    f"run record of {target_id} NOT kept in its store: {e}; {instead}; later "
+                    "runs reading that store for this run's proof will fail with 'no data'"
                 )
                 continue
             self.lines.append(f"run record of {target_id}: {where}")
