@@ -6,10 +6,8 @@ from __future__ import annotations
 import http.server
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from gonogo.errors import ProbeError
 from gonogo.probes import consistency
 from gonogo.probes.workflows import run_workflow
 from gonogo.target import Workflow
@@ -139,12 +137,3 @@ def test_consistency_compare_names_lost_and_changed_keys() -> None:
         "changed: changed (string sha256 aaaaaaaaaaaa -> string sha256 bbbbbbbbbbbb)",
         "lost: lost (existed before the deployment, missing now)",
     ]
-
-
-def test_consistency_record_round_trip_and_missing_record(tmp_path: Path) -> None:
-    path = consistency.record_path(tmp_path, "shop", "production")
-    with pytest.raises(ProbeError, match="pytest -m predeploy"):
-        consistency.read_record(path)
-    keys = {"k": {"type": "string", "sha256": "c" * 64}}
-    consistency.write_record(path, target="shop", environment="production", release="v1", keys=keys)
-    assert consistency.read_record(path)["keys"] == keys

@@ -1,27 +1,17 @@
 """Data consistency across a release: checksums of the Redis keys the target
-lists (``redis.consistency_keys``), recorded before the deployment and compared
+lists (``redis.consistency_keys``), taken before the deployment and compared
 after it.
 
-The record is a JSON file the pre-deploy run writes and the post-deploy run
-reads, possibly on another machine or CI job, so it lives with the run's
-reports: ``<reports_dir>/consistency/<target>-<environment>.json``::
-
-    {"target": "sophia", "environment": "production", "release": "v1.1.0",
-     "recorded_at": "2026-11-27T02:00:00+00:00",
-     "keys": {"config:feature-flags": {"type": "string", "sha256": "..."},
-              "business:customers:index": null}}
-
-A key recorded as ``null`` did not exist then. Only digests are stored, never
-values: the keys may hold customer data."""
+The pre-deployment gate's "Backup verification" keeps the checksums in its run
+record (see ``gonogo.records``), and the post-deployment "Data consistency"
+reads them from the record store, possibly in another CI job on another
+machine. A key recorded as ``None`` did not exist then. Only digests are kept,
+never values: the keys may hold customer data."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import redis as redis_lib
@@ -29,10 +19,6 @@ import redis as redis_lib
 from gonogo.errors import ProbeError
 
 Digest = dict[str, str] | None
-
-
-def record_path(reports_dir: Path, target_name: str, environment: str) -> Path:
-    return Path(reports_dir) / "consistency" / f"{target_name}-{environment}.json"
 
 
 def _canonical(client: redis_lib.Redis, key: str, kind: str) -> Any:
@@ -68,43 +54,6 @@ def digest(client: redis_lib.Redis, key: str) -> Digest:
 
 def snapshot(client: redis_lib.Redis, keys: list[str]) -> dict[str, Digest]:
     return {key: digest(client, key) for key in keys}
-
-
-def write_record(
-    path: Path, *, target: str, environment: str, release: str, keys: dict[str, Digest]
-) -> Path:
-    """Write the record atomically (a half-written record must never be compared)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {
-        "target": target,
-        "environment": environment,
-        "release": release,
-        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "keys": keys,
-    }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".consistency-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
-    return path
-
-
-def read_record(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProbeError(
-            f"no pre-deployment record of the consistency keys at {path}; run the pre-deploy "
-            "checks (pytest -m predeploy) before deploying, with the same --reports-dir"
-        ) from None
-    except (OSError, ValueError) as e:
-        raise ProbeError(
-            f"{path} is not a consistency record ({e}); run the pre-deploy checks "
-            "again to rewrite it"
-        ) from e
-    if not isinstance(data, dict) or not isinstance(data.get("keys"), dict):
-        raise ProbeError(f"{path} holds no 'keys'; run the pre-deploy checks again to rewrite it")
-    return data
 
 
 def compare(before: dict[str, Digest], after: dict[str, Digest]) -> list[str]:
