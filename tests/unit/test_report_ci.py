@@ -20,11 +20,13 @@ def _run_lines(steps: list[dict[str, Any]]) -> str:
     return "\n".join(str(s.get("run", "")) for s in steps)
 
 
-def test_github_actions_gates_deploy_on_predeploy_and_keeps_reports() -> None:
+def test_github_actions_runs_staging_then_gates_deploy_on_predeploy_and_keeps_reports() -> None:
     wf = load("github-actions.yml")
     jobs = wf["jobs"]
-    assert list(jobs) == ["predeploy", "deploy"]
+    assert list(jobs) == ["staging", "predeploy", "deploy"]
+    assert jobs["predeploy"]["needs"] == "staging"  # the gate reads staging's record
     assert jobs["deploy"]["needs"] == "predeploy"
+    assert "-m staging" in _run_lines(jobs["staging"]["steps"])
     assert jobs["deploy"]["environment"] == "production"
     assert "-m predeploy" in _run_lines(jobs["predeploy"]["steps"])
     assert "--execute --rollback=auto" in _run_lines(jobs["deploy"]["steps"])
@@ -42,11 +44,13 @@ def test_github_actions_gates_deploy_on_predeploy_and_keeps_reports() -> None:
     assert wf["permissions"]["checks"] == "write"
 
 
-def test_gitlab_ci_runs_predeploy_stage_first_and_feeds_junit() -> None:
+def test_gitlab_ci_runs_staging_then_predeploy_and_feeds_junit() -> None:
     ci = load("gitlab-ci.yml")
-    assert ci["stages"] == ["predeploy", "deploy"]
+    assert ci["stages"] == ["staging", "predeploy", "deploy"]
     jobs = {k: v for k, v in ci.items() if isinstance(v, dict) and "script" in v}
-    assert list(jobs) == ["predeploy", "deploy"]
+    assert list(jobs) == ["staging", "predeploy", "deploy"]
+    assert jobs["predeploy"]["needs"] == ["staging"]
+    assert "-m staging" in "\n".join(jobs["staging"]["script"])
     assert jobs["predeploy"]["stage"] == "predeploy"
     assert jobs["deploy"]["stage"] == "deploy"
     assert jobs["deploy"]["needs"] == ["predeploy"]
