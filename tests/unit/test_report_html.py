@@ -111,6 +111,8 @@ def test_go_run_writes_a_self_contained_report_with_the_verdict(project: pytest.
     assert 'data-verdict="GO"' in page
     assert "v1.0.0 → v2.0.0" in page
     assert "gonogo — shop v2.0.0 (production)" in page
+    records = str(project.path / "reports" / "records")
+    assert f"<dt>Run records</dt><dd>directory {records}: this run&#x27;s record" in page
     parser = _Collect()
     parser.feed(page)
     external = [u for u in parser.loads if not u.startswith("data:")]

@@ -72,6 +72,7 @@ def run_view(config: pytest.Config, verdict: Verdict | None = None) -> RunView |
         rollback_mode=settings.rollback,
         finished=time.time(),
         evidence=config.stash.get(EVIDENCE_BY_NODE_KEY, {}),
+        reports_dir=settings.reports_dir,
     )
     config.stash[_VIEW_KEY] = view
     return view

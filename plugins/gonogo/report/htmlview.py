@@ -51,6 +51,12 @@ def banner(view: RunView) -> str:
             ),
             (f"{prefix}Release", f"{target.previous_release} → {target.release}"),
             (f"{prefix}Cluster context", target.kube_context),
+            (
+                f"{prefix}Run records",
+                f"{target.record_store}: this run's record is kept there; items proven by an "
+                "earlier run (staging's load test for the gate, the gate's data fingerprints "
+                "for Data consistency) read it from there",
+            ),
         ]
     if not view.targets:
         facts.append(("Target", "none (no --target given)"))

@@ -124,6 +124,8 @@ class TargetFacts:
     previous_release: str
     namespace: str
     kube_context: str
+    record_store: str = "none"
+    """Where this run's record and the earlier runs' records it read are kept."""
 
 
 @dataclass
@@ -227,6 +229,7 @@ def build_view(
     rollback_mode: str = "plan",
     finished: float | None = None,
     evidence: dict[str, list[dict[str, Any]]] | None = None,
+    reports_dir: Path | None = None,
 ) -> RunView:
     """Lay the verdict over the checklist: every item, in timeline order, with its state."""
     by_index: dict[int, list[CheckResult]] = defaultdict(list)
@@ -282,6 +285,7 @@ def build_view(
                 previous_release=str(target.previous_release or "unknown"),
                 namespace=namespace,
                 kube_context=context or "kubeconfig's current context",
+                record_store=_record_store(target, reports_dir),
             )
         )
     return RunView(
@@ -297,6 +301,15 @@ def build_view(
         rollback_mode=rollback_mode,
         evidence=evidence or {},
     )
+
+
+def _record_store(target: Any, reports_dir: Path | None) -> str:
+    records = getattr(target, "records", None)
+    if getattr(records, "store", "directory") == "kubernetes":
+        return f"ConfigMaps in namespace {records.namespace} of the target's cluster"
+    path = getattr(records, "path", None)
+    where = path if path is not None else (Path(reports_dir) / "records" if reports_dir else None)
+    return f"directory {where}" if where is not None else "directory <reports dir>/records"
 
 
 def checklist_commit(path: Path | None, timeout_s: float = 5.0) -> str:
