@@ -304,7 +304,7 @@ def build_view(
 
 
 def _record_store(target: Any, reports_dir: Path | None) -> str:
-    records = getattr(target, "records", None)
+    records: Any = getattr(target, "records", None)
     if getattr(records, "store", "directory") == "kubernetes":
         return f"ConfigMaps in namespace {records.namespace} of the target's cluster"
     path = getattr(records, "path", None)
