@@ -696,9 +696,10 @@ class Row:
     trigger: str = ""
     """Regex the rollback trigger must match (planned and executed rows)."""
     target: dict[str, Any] = field(default_factory=dict)
-    unrelated: dict[str, str] = field(default_factory=dict)
-    """Items of the selection that may fail for a reason the row does not
-    create, each only with a message matching its regex."""
+    may_also_fail: dict[str, str] = field(default_factory=dict)
+    """Items of the selection that may fail too, each only with a message
+    matching its regex: the same fault met by a check that samples too few
+    requests to fail every time, or a proof this matrix does not make."""
 
 
 ROWS: dict[str, Row] = {
@@ -732,7 +733,7 @@ ROWS: dict[str, Row] = {
         },
         "none",
         # its proof is a staging run's record, which this matrix does not make
-        unrelated={"Performance testing": r"no data: no staging run record"},
+        may_also_fail={"Performance testing": r"no data: no staging run record"},
     ),
     "certificate-expiring": Row(
         expiring_certificate,
@@ -808,16 +809,22 @@ ROWS: dict[str, Row] = {
         "matrix",
         RELEASE,
         "Extended Validation",
-        {"Load testing": r"baseline load: .*error rate"},
+        {"Load testing": r"error rate [12]\d\.\d% > 5\.0% over [\d,]+ requests to {service}"},
         "executed",
-        trigger=r"error rate for {service} (1\d|2\d)\.\d% > 5\.0%",
+        trigger=r"error rate for {service} [12]\d\.\d% > 5\.0%",
+        # one request in five fails: a workflow's single request to it may be one
+        may_also_fail={
+            "Integration testing": r"GET \S+/{service}/health\): expected status 200, got 500"
+        },
     ),
     "latency-3s": Row(
         faulty_release(faults.LATENCY, "3"),
         "matrix",
         RELEASE,
         "Extended Validation",
-        {"Load testing": r"baseline load: .*(mean|latency)"},
+        {
+            "Load testing": r"mean response [3-9]\.\d\d s > 2\.00 s over [\d,]+ requests to {service}"
+        },
         "executed",
         trigger=r"mean response for {service} [3-9]\.\d\d s > 2\.00 s",
     ),
@@ -846,10 +853,13 @@ def test_fault_is_caught_at_its_item(name: str, sandbox_for: Any) -> None:
     assert run.verdict.startswith("NO-GO"), run.explain()
     assert row.phase in run.verdict, run.explain()
     failed = {c.name: c for c in run.failed()}
-    assert set(failed) - set(row.unrelated) == set(row.failing), run.explain()
-    for item, pattern in row.unrelated.items():
+    assert set(failed) - set(row.may_also_fail) == set(row.failing), run.explain()
+    for item, pattern in row.may_also_fail.items():
         if item in failed:
-            assert re.search(pattern, failed[item].message, re.S), (item, failed[item].message)
+            assert re.search(_fill(pattern, names), failed[item].message, re.S), (
+                item,
+                failed[item].message,
+            )
     for item, pattern in row.failing.items():
         assert row.phase in failed[item].phase, (item, failed[item].phase)
         assert re.search(_fill(pattern, names), failed[item].message, re.S), (
