@@ -156,6 +156,12 @@ class Gatekeeper:
         )
         if self.settings.rollback == "off":
             return True
+        if getattr(target, "previous_release", None) is None:
+            event["error"] = (
+                "nothing to roll back to: the target names no previous_release; "
+                "add previous_release to the target file"
+            )
+            return True
         hook = self.config.hook
         plan = hook.pytest_gonogo_rollback_plan(
             target=target, environment=env, failure=failure, settings=self.settings

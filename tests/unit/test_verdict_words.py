@@ -310,3 +310,16 @@ def test_an_internal_error_is_no_go_with_its_verdict_line_printed(
     assert line.startswith("NO-GO — interrupted "), line
     markdown = (project.path / "reports" / "checklist.md").read_text()
     assert "**gonogo verdict: NO-GO**" in markdown
+
+
+def test_a_target_without_a_previous_release_plans_no_rollback_to_none(
+    project: pytest.Pytester,
+) -> None:
+    from tests.conftest import MINI_TARGET
+
+    project.makefile(".yaml", target=MINI_TARGET.replace("previous_release: v1.0.0\n", ""))
+    project.makepyfile(test_deploy=DEPLOY_SUITE)
+    result = project.runpytest("--target", "target.yaml", "--env", "production", "--rollback=auto")
+    line = verdict_line(result)
+    assert "nothing to roll back to: the target names no previous_release" in line, line
+    assert "-> None" not in result.stdout.str()
