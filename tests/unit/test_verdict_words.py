@@ -189,27 +189,31 @@ def test_phase_selection_is_partial_and_never_counts_an_item_twice(
     assert verdict_line(result).startswith("GO (partial) — 2 checks passed")
 
 
+ROLLBACK_RESULTS = """\
+import pytest
+from gonogo.rollback import RollbackStep
+
+RESULTS = {results}
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_gonogo_rollback_plan(target, environment, failure, settings):
+    return None  # gonogo's plan from the target
+
+def pytest_gonogo_rollback(plan, target, environment, settings):
+    return [
+        RollbackStep(s.deployment, 2, 1, RESULTS.get(s.deployment, RESULTS["*"]), 0.0)
+        for s in plan.steps
+    ]
+"""
+"""A rollback implementation whose steps end with the given results (per
+deployment, "*" for the others)."""
+
+
 def test_a_dry_run_rollback_says_would_and_nothing_changed(project: pytest.Pytester) -> None:
     """--rollback=auto without --execute: the rollback ran as a dry run, so no
     report may say it rolled anything back."""
-    project.makeconftest(
-        textwrap.dedent(
-            """\
-            import pytest
-            from gonogo.rollback import RollbackStep
-
-            @pytest.hookimpl(tryfirst=True)
-            def pytest_gonogo_rollback_plan(target, environment, failure, settings):
-                return None
-
-            def pytest_gonogo_rollback(plan, target, environment, settings):
-                return [
-                    RollbackStep(s.deployment, 2, 1, "would roll back to revision 1 (dry run)", 0.0)
-                    for s in plan.steps
-                ]
-            """
-        )
-    )
+    dry = {"*": "would roll back to revision 1 (dry run)"}
+    project.makeconftest(ROLLBACK_RESULTS.format(results=dry))
     project.makepyfile(test_deploy=DEPLOY_SUITE)
     result = project.runpytest("--target", "target.yaml", "--env", "production", "--rollback=auto")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -229,28 +233,11 @@ def test_a_dry_run_rollback_says_would_and_nothing_changed(project: pytest.Pytes
 def test_an_executed_rollback_is_done_only_when_verified(project: pytest.Pytester) -> None:
     """Steps that changed the cluster but could not see the previous release
     running are not called verified."""
-    project.makeconftest(
-        textwrap.dedent(
-            """\
-            import pytest
-            from gonogo.rollback import RollbackStep
-
-            @pytest.hookimpl(tryfirst=True)
-            def pytest_gonogo_rollback_plan(target, environment, failure, settings):
-                return None
-
-            def pytest_gonogo_rollback(plan, target, environment, settings):
-                words = {"web": "rolled back, healthy; version not verified (no version URL)"}
-                return [
-                    RollbackStep(
-                        s.deployment, 2, 1,
-                        words.get(s.deployment, f"rolled back, verified on {s.to_release}"), 0.0,
-                    )
-                    for s in plan.steps
-                ]
-            """
-        )
-    )
+    results = {
+        "*": "rolled back, verified on v1.0.0",
+        "web": "rolled back, healthy; version not verified (no version URL)",
+    }
+    project.makeconftest(ROLLBACK_RESULTS.format(results=results))
     project.makepyfile(test_deploy=DEPLOY_SUITE)
     result = project.runpytest(
         "--target", "target.yaml", "--env", "production", "--rollback=auto", "--execute"
