@@ -335,6 +335,9 @@ def rollback_words(e: dict[str, Any]) -> str:
         return f"triggered ({why}), {e['error']}"
     steps = e.get("steps", [])
     n = len(e["plan"]["steps"]) if e.get("plan") else len(steps)
+    if e.get("plan") is not None and n == 0:
+        release = e["plan"].get("release") or "the release"
+        return f"triggered ({why}), nothing to roll back: no deployment runs {release}"
     if e["mode"] == "plan":
         return (
             f"triggered ({why}), planned, not executed: {n} deployments would be rolled back "

@@ -873,6 +873,7 @@ def test_fault_is_caught_at_its_item(name: str, sandbox_for: Any) -> None:
     elif row.rollback == "none run":
         # the gate stopped the deploy before it changed anything: nothing to undo
         assert not ROLLED_BACK_STEP.search(run.output), run.rollback
+        assert "nothing to roll back: no deployment runs" in run.verdict, run.verdict
         blocked = [c for c in run.cases() if c.outcome == "skipped"]
         assert blocked and all(f"blocked by {row.phase}" in c.message for c in blocked), [
             (c.name, c.message) for c in blocked

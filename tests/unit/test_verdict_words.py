@@ -310,3 +310,28 @@ def test_a_target_without_a_previous_release_plans_no_rollback_to_none(
     line = verdict_line(result)
     assert "nothing to roll back to: the target names no previous_release" in line, line
     assert "-> None" not in result.stdout.str()
+
+
+def test_a_failure_before_anything_was_deployed_has_nothing_to_roll_back(
+    project: pytest.Pytester,
+) -> None:
+    project.makeconftest(
+        textwrap.dedent(
+            """\
+            import pytest
+            from gonogo.rollback import RollbackPlan
+
+            @pytest.hookimpl(tryfirst=True)
+            def pytest_gonogo_rollback_plan(target, environment, failure, settings):
+                # what the cluster says when no Deployment runs the release yet
+                return RollbackPlan(failure.target_id, target.release, target.previous_release, [])
+
+            def pytest_gonogo_rollback(plan, target, environment, settings):
+                return []
+            """
+        )
+    )
+    project.makepyfile(test_deploy=DEPLOY_SUITE)
+    result = project.runpytest("--target", "target.yaml", "--env", "production", "--rollback=auto")
+    line = verdict_line(result)
+    assert "nothing to roll back: no deployment runs v2.0.0" in line, line
