@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gonogo import loadresult
+from gonogo.markers import BINDING_KEY
 from gonogo.probes import access, external, httpload
 from gonogo.probes.http import probe
 from gonogo.probes.kube import ClusterSnapshot, KubeClient
 from gonogo.probes.workflows import run_workflow
+from gonogo.records import STAGING_COMMAND
 
 from suites.predeploy.support import token
 
@@ -211,63 +212,60 @@ def test_user_acceptance(signoff: Any, env_policy: Any, evidence: Any) -> None:
     )
 
 
-def _junit_cases(path: Path) -> dict[str, str]:
-    """pytest test name (``classname::name``) -> passed / failed / skipped."""
-    cases = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        # gonogo's JUnit names cases after checklist items and keeps pytest's
-        # own name in the property gonogo.test; plain pytest JUnit has only that.
-        original = case.find("properties/property[@name='gonogo.test']")
-        if original is not None:
-            key = str(original.get("value"))
-        else:
-            key = f"{case.get('classname')}::{case.get('name')}"
-        if case.find("failure") is not None or case.find("error") is not None:
-            cases[key] = "failed"
-        elif case.find("skipped") is not None:
-            cases[key] = "skipped"
-        else:
-            cases[key] = "passed"
-    return cases
-
-
-def _junit_key(nodeid: str) -> str:
-    """pytest's JUnit naming: ``a/b/test_x.py::test_y[p]`` -> ``a.b.test_x::test_y[p]``."""
-    path, _, name = nodeid.partition("::")
-    return f"{path.removesuffix('.py').replace('/', '.')}::{name.replace('::', '.')}"
-
-
 @pytest.mark.item("Regression testing")
 def test_regression_testing(
     target: Any,
     environment: str,
-    previous_junit: Path,
+    run_records: Any,
     session_outcomes: dict[str, str],
     request: pytest.FixtureRequest,
     evidence: Any,
 ) -> None:
-    """Tests that passed in this environment's previous run pass again in this one."""
-    assert previous_junit.is_file(), (
-        f"no JUnit XML of a previous {environment} run at {previous_junit}; run the suite "
-        f"once with --junitxml={previous_junit} so later runs can be compared"
+    """Checks that passed when the previous release went through this
+    environment pass again for this release. The previous release's run is read
+    from the record store, so the comparison does not depend on a file an
+    earlier run happened to leave in this machine's reports folder."""
+    previous = target.previous_release
+    command = STAGING_COMMAND.format(target=f"<a copy of {target.source} with release {previous}>")
+    assert previous is not None, (
+        "no data: the target names no previous_release to compare this release with; "
+        "add previous_release to the target file"
     )
-    try:
-        before = _junit_cases(previous_junit)
-    except ET.ParseError as e:
-        pytest.fail(f"{previous_junit} is not JUnit XML: {e}", pytrace=False)
-    now = {_junit_key(n): o for n, o in session_outcomes.items() if n != request.node.nodeid}
+    runs = [r for r in run_records.find(target.name, previous, environment, "staging") if r.items]
+    assert runs, (
+        f"no data: no {environment} run record of the previous release {previous} in "
+        f"{run_records.where}; stage {previous} once ({command}) so {target.release} can be "
+        "compared with it"
+    )
+    baseline = runs[0]
+    before = {_key(i.title, i.service): i.outcome for i in baseline.items}
+    now = {
+        _key(b.item.title, b.service): session_outcomes[i.nodeid]
+        for i in request.session.items
+        if i is not request.node
+        and i.nodeid in session_outcomes
+        and (b := i.stash.get(BINDING_KEY, None)) is not None
+    }
     passed_before = sorted(k for k, o in before.items() if o == "passed")
     rerun = [k for k in passed_before if k in now]
-    regressed = [k for k in rerun if now[k] == "failed"]
+    regressed = [k for k in rerun if now[k] != "passed"]
     not_rerun = [k for k in passed_before if k not in now]
-    evidence.note("baseline", f"{previous_junit}: {len(passed_before)} passed of {len(before)}")
-    evidence.table("compared", [{"test": k, "before": "passed", "now": now[k]} for k in rerun])
-    evidence.table("not run this time", [{"test": k} for k in not_rerun])
+    evidence.note(
+        "baseline",
+        f"{environment} run of {previous} at {baseline.started} ({run_records.where}): "
+        f"{len(passed_before)} of {len(before)} checks passed",
+    )
+    evidence.table("compared", [{"check": k, "before": "passed", "now": now[k]} for k in rerun])
+    evidence.table("not run this time", [{"check": k} for k in not_rerun])
     assert not regressed, (
-        f"{len(regressed)} tests that passed in the previous {environment} run fail now: "
-        + ", ".join(regressed[:5])
+        f"{len(regressed)} checks that passed for {previous} in {environment} do not pass for "
+        f"{target.release}: " + ", ".join(f"{k} ({now[k]})" for k in regressed[:5])
     )
     assert rerun, (
-        f"none of the {len(passed_before)} tests that passed in {previous_junit} ran before "
-        "this check; run the same selection as the previous run"
+        f"no data: none of the {len(passed_before)} checks that passed for {previous} ran "
+        "before this one; run the same selection as that run"
     )
+
+
+def _key(title: str, service: str | None) -> str:
+    return f"{title} [{service}]" if service else title

@@ -9,29 +9,46 @@ from pathlib import Path
 
 import pytest
 import redis
+from gonogo.records.directory import DirectoryStore
+from gonogo.records.model import ItemRecord, RunRecord
 from gonogo.sandbox.config import SandboxConfig
 from predeploy_support import REPO, outcomes, run_suite, target_copy, write_signoffs
 
-STAGING_TESTS = {
-    "test_prestaging": ["test_environment_clean", "test_resource_allocation"],
-    "test_deploy_steps": ["test_deploy_to_staging_namespace", "test_configure_staging_settings"],
-    "test_testing": ["test_functional_testing"],
-}
+PASSED_BEFORE = [
+    "Staging environment clean",
+    "Resource allocation",
+    "Deploy to staging namespace",
+    "Configure staging-specific settings",
+    "Functional testing",
+]
+"""Checks that passed when the previous release went through staging."""
 
 
-def _previous_junit(path: Path) -> Path:
-    """A previous staging run in which some of these checks passed."""
-    cases = "".join(
-        f'<testcase classname="suites.staging.{module}" name="{test}[sophia-sandbox]" time="0.1"/>'
-        for module, tests in STAGING_TESTS.items()
-        for test in tests
+def _previous_release_staged(reports: Path) -> Path:
+    """The staging run record of v1.0.0 that Regression testing compares with,
+    kept where the target copy's store is (its reports folder)."""
+    items = [
+        ItemRecord(title=title, stage="staging", phase="", nodeid=f"earlier::{n}", outcome="passed")
+        for n, title in enumerate(PASSED_BEFORE)
+    ]
+    record = RunRecord(
+        id="earlier-staging-v1.0.0",
+        target="sophia-sandbox",
+        release="v1.0.0",
+        previous_release=None,
+        environment="staging",
+        stages=["staging"],
+        phases=[],
+        items=items,
+        verdict="GO",
+        go=True,
+        started="2026-12-01T10:00:00+00:00",
+        finished="2026-12-01T10:05:00+00:00",
+        gonogo_version="0",
+        checklist={},
+        execute=True,
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f'<?xml version="1.0"?><testsuites><testsuite name="pytest">{cases}'
-        "</testsuite></testsuites>"
-    )
-    return path
+    return Path(DirectoryStore(reports / "records").put(record))
 
 
 def test_staging_is_go_with_execute(
@@ -63,7 +80,7 @@ def test_staging_is_go_with_execute(
     store = redis.Redis.from_url(sandbox_running.url("redis", "redis"), socket_timeout=2)
     try:
         store.set(leftover, "x")
-        _previous_junit(tmp_path / "reports" / "junit-staging.xml")
+        _previous_release_staged(tmp_path / "reports")
         code, output = run_suite(
             str(REPO / "suites" / "staging"),
             "-m",

@@ -120,9 +120,9 @@ def _run(code: int, *failures: Failure) -> RunResult:
 
 
 def test_only_failure_accepts_exactly_the_expected_failure() -> None:
-    regression = Failure("Staging", "Testing", "Regression testing", "no JUnit XML of a previous")
+    regression = Failure("Staging", "Testing", "Regression testing", "no previous_release to compare")
     other = Failure("Staging", "Testing", "Functional testing", "workflows failed")
-    expected = ("Regression testing", "no JUnit XML of a previous")
+    expected = ("Regression testing", "no previous_release to compare")
     assert flow.only_failure(_run(1, regression), *expected) == []
     assert "Functional testing" in flow.only_failure(_run(1, regression, other), *expected)[0]
     assert "did not fail" in flow.only_failure(_run(1, other), *expected)[-1]

@@ -31,8 +31,9 @@ MARKER = ".gonogo-demo"
 """Marks a reports folder the demo wrote, which the next demo may empty."""
 POSTDEPLOY_STAGE = "Post-Deployment Validation"
 REGRESSION_ITEM = "Regression testing"
-NO_PREVIOUS_RUN = "no JUnit XML of a previous staging run"
-"""How the staging checklist's Regression testing fails on a first staging run."""
+NO_PREVIOUS_RUN = "no previous_release to compare this release with"
+"""How the staging checklist's Regression testing fails for the baseline, the
+first release staged: there is no earlier release's run to compare with."""
 
 
 class DemoError(GonogoError):
@@ -150,9 +151,10 @@ class Demo:
         self._banner(
             f"{number}a",
             f"staging baseline: {baseline}, what production runs, through the staging "
-            f"checklist, so that Regression testing of {target.release} has a previous staging "
-            "run to compare with. With no earlier run that item has nothing to compare and "
-            "fails closed: expected NO-GO at Regression testing only",
+            f"checklist, so that Regression testing of {target.release} has the previous "
+            "release's staging run record to compare with. The baseline has no release before "
+            "it, so its own Regression testing has nothing to compare and fails closed: "
+            "expected NO-GO at Regression testing only",
         )
         baseline_target = targets.write_copy(
             self.target_file,

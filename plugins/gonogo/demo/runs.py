@@ -122,8 +122,7 @@ def run_checklist(
     ``environment``; reports go to ``reports`` under ``name``.
 
     The run's JUnit XML goes where gonogo puts it by default,
-    ``<reports>/junit-<environment>.xml`` (the next run's "Regression testing"
-    compares with it), and is copied to ``<name>.xml``."""
+    ``<reports>/junit-<environment>.xml``, and is copied to ``<name>.xml``."""
     html = reports / f"{name}.html"
     log = reports / f"{name}.log"
     default_junit = reports / f"junit-{environment}.xml"
