@@ -70,8 +70,13 @@ environments:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A pytester directory with a small checklist, a target and an ini file."""
+    """A pytester directory with a small checklist, a target and an ini file.
+
+    The target names no cluster, so its runs would use whatever kubeconfig the
+    environment points at (the sandbox's, once the end-to-end tests set it):
+    point it at none, so a unit test never plans a rollback from a real cluster."""
     monkeypatch.setenv("COLUMNS", "240")
+    monkeypatch.setenv("KUBECONFIG", str(pytester.path / "no-kubeconfig"))
     pytester.makefile(".md", checklist=MINI_CHECKLIST)
     pytester.makefile(".yaml", target=MINI_TARGET)
     pytester.makeini(

@@ -14,6 +14,10 @@ ROLLBACK_CONFTEST = """\
 import pytest
 from gonogo.rollback import RollbackStep
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_gonogo_rollback_plan(target, environment, failure, settings):
+    return None  # the plan from the target alone, whatever cluster KUBECONFIG names
+
 def pytest_gonogo_rollback(plan, target, environment, settings):
     return [RollbackStep(s.deployment, 3, 2, "rolled back", 0.25) for s in plan.steps]
 """

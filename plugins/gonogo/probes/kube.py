@@ -13,6 +13,7 @@ than the request itself.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,12 +92,12 @@ class KubeClient:
         self.context = context
         try:
             self.api = config.new_client_from_config(
-                config_file=str(kubeconfig) if kubeconfig else None, context=context
+                config_file=_kubeconfig_file(kubeconfig), context=context
             )
         except ConfigException as e:
             contexts = _contexts(kubeconfig)
             hint = f"; contexts are: {', '.join(contexts)}" if contexts else ""
-            where = kubeconfig or "~/.kube/config"
+            where = _kubeconfig_file(kubeconfig) or "~/.kube/config"
             raise ConfigError(
                 f"no usable kube context {context!r} in {where}: {e}{hint}; "
                 "pass --kube-context or set kube.context in the target"
@@ -192,11 +193,17 @@ class KubeClient:
         return client.AppsV1Api(self.api)
 
 
+def _kubeconfig_file(kubeconfig: Path | None) -> str | None:
+    """The target's kubeconfig, else ``KUBECONFIG`` as it is now (the client
+    library reads it once, at import), else None for ``~/.kube/config``."""
+    if kubeconfig:
+        return str(kubeconfig)
+    return os.environ.get("KUBECONFIG") or None
+
+
 def _contexts(kubeconfig: Path | None) -> list[str]:
     try:
-        contexts, _ = config.list_kube_config_contexts(
-            config_file=str(kubeconfig) if kubeconfig else None
-        )
+        contexts, _ = config.list_kube_config_contexts(config_file=_kubeconfig_file(kubeconfig))
     except (ConfigException, OSError):
         return []
     return [c["name"] for c in contexts]
