@@ -355,7 +355,7 @@ def rollback_words(e: dict[str, Any]) -> str:
             f"triggered ({why}), dry run: {len(steps)} deployments would be rolled back to "
             f"{to}; nothing changed (pass --execute)"
         )
-    verified = sum(str(s["result"]).endswith(f"verified on {to}") for s in steps)
+    verified = sum(f"verified on {to}" in str(s["result"]) for s in steps)
     if verified == len(steps):
         return f"triggered ({why}), rolled back: {len(steps)} deployments, verified on {to}"
     return (

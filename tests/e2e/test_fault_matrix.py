@@ -891,7 +891,11 @@ def test_fault_is_caught_at_its_item(name: str, sandbox_for: Any) -> None:
             assert not ROLLED_BACK_STEP.search(run.output), run.rollback
         else:
             assert ROLLED_BACK_STEP.search(run.output), run.rollback
-            assert "rolled back" in run.verdict, run.verdict
+            # done means every service seen back on the previous release
+            assert re.search(
+                rf"rolled back: \d+ deployments, verified on {re.escape(DEMO_RELEASE)};",
+                run.verdict,
+            ), run.verdict
             # the sandbox ends on the previous release, every service healthy
             wait_for_demo(sb.cfg, sb.target, sb.namespace, DEMO_RELEASE)
             url = f"{_base_url(sb.cfg, sb.namespace)}/{FAULTY}/health"

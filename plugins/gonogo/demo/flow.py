@@ -185,7 +185,7 @@ class Demo:
             return outcome
         outcome.notes.append(
             f"{number}a baseline {baseline}: NO-GO as expected, only at {REGRESSION_ITEM} "
-            "(no earlier staging run); its JUnit is the next run's baseline"
+            "(no earlier release staged); its run record is what the next release is compared with"
         )
         self._banner(f"{number}b", f"{outcome.title} (deploy, validate, load test)")
         run = self._pytest(f"{number}b-staging", "staging", staging)

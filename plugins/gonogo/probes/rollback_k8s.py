@@ -400,10 +400,12 @@ class RollbackExecutor:
             finish(step, result, rev, rev)
 
     def _seen(self, step: PlannedStep, service: Any) -> str:
-        """What the health round proved about the release that now runs."""
+        """What proves the previous release runs: the rollout to its revision
+        completed (the cluster's word), and, where the service has one, its
+        version URL answered that release in the health round."""
         if self.target.version_url(service, self.environment):
             return f"verified on {step.to_release}"
-        return f"healthy; version not verified (no version URL for {service.name})"
+        return f"verified on {step.to_release} by its completed rollout (no version URL)"
 
 
 def check_health(
