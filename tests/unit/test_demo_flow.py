@@ -120,7 +120,9 @@ def _run(code: int, *failures: Failure) -> RunResult:
 
 
 def test_only_failure_accepts_exactly_the_expected_failure() -> None:
-    regression = Failure("Staging", "Testing", "Regression testing", "no previous_release to compare")
+    regression = Failure(
+        "Staging", "Testing", "Regression testing", "no previous_release to compare"
+    )
     other = Failure("Staging", "Testing", "Functional testing", "workflows failed")
     expected = ("Regression testing", "no previous_release to compare")
     assert flow.only_failure(_run(1, regression), *expected) == []
