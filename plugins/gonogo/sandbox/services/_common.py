@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import shutil
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -61,6 +62,19 @@ def locked(cfg: SandboxConfig, name: str) -> Iterator[None]:
 
 def running(cfg: SandboxConfig, name: str) -> bool:
     return process.is_running(process.read_pid(cfg, name))
+
+
+@contextlib.contextmanager
+def fresh_storage(cfg: SandboxConfig, name: str, data: Path) -> Iterator[None]:
+    """Empty ``data`` unless ``name`` is running, and hold that until the
+    ``with`` body (which starts it) is done. A service with history
+    (Prometheus' samples, Alertmanager's silences) starts with none, so one
+    run's faults never reach the next run's metric windows."""
+    with locked(cfg, f"{name}-storage"):
+        if not running(cfg, name):
+            shutil.rmtree(data, ignore_errors=True)
+        data.mkdir(parents=True, exist_ok=True)
+        yield
 
 
 def start_process(

@@ -8,7 +8,7 @@ import yaml
 
 from gonogo.sandbox import process
 from gonogo.sandbox.config import HOST, SandboxConfig
-from gonogo.sandbox.services._common import http_ok, running, start_process
+from gonogo.sandbox.services._common import fresh_storage, http_ok, running, start_process
 
 NAME = "alertmanager"
 WEBHOOK_PATH = "/hooks/alertmanager"
@@ -41,8 +41,10 @@ def url(cfg: SandboxConfig) -> str:
 
 
 def start(cfg: SandboxConfig) -> None:
+    """Start Alertmanager unless it runs; a start always begins with no
+    silences, alerts or notification log."""
     home = cfg.state_dir / "alertmanager"
-    (home / "data").mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
     config_file = home / "alertmanager.yml"
     config_file.write_text(yaml.safe_dump(_config(cfg), sort_keys=False))
     argv = [
@@ -54,14 +56,21 @@ def start(cfg: SandboxConfig) -> None:
         "--cluster.listen-address=",
         "--log.level=info",
     ]
-    start_process(
-        cfg, NAME, argv, ports=["alertmanager"],
-        ready=lambda: http_ok(url(cfg) + "/-/ready"), timeout=30,
-    )  # fmt: skip
+    with fresh_storage(cfg, NAME, home / "data"):
+        start_process(
+            cfg, NAME, argv, ports=["alertmanager"],
+            ready=lambda: http_ok(url(cfg) + "/-/ready"), timeout=30,
+        )  # fmt: skip
 
 
 def stop(cfg: SandboxConfig) -> None:
     process.stop(cfg, NAME)
+
+
+def reset(cfg: SandboxConfig) -> None:
+    """Start again with no silences, alerts or notification log."""
+    stop(cfg)
+    start(cfg)
 
 
 def status(cfg: SandboxConfig) -> tuple[bool, str]:

@@ -13,7 +13,7 @@ import yaml
 
 from gonogo.sandbox import process
 from gonogo.sandbox.config import HOST, SandboxConfig
-from gonogo.sandbox.services._common import http_ok, running, start_process
+from gonogo.sandbox.services._common import fresh_storage, http_ok, running, start_process
 
 NAME = "prometheus"
 SCRAPE_INTERVAL = "2s"
@@ -103,8 +103,9 @@ def _config(cfg: SandboxConfig, rules_file: Path) -> dict[str, object]:
 
 
 def start(cfg: SandboxConfig) -> None:
+    """Start Prometheus unless it runs; a start always begins with an empty TSDB."""
     home = cfg.state_dir / "prometheus"
-    (home / "data").mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
     if not targets_file(cfg).exists():
         targets_file(cfg).write_text("[]\n")
     rules_file = home / "rules.yml"
@@ -125,14 +126,21 @@ def start(cfg: SandboxConfig) -> None:
         # first send after start can precede the discovery of Alertmanager.
         "--rules.alert.resend-delay=5s",
     ]
-    start_process(
-        cfg, NAME, argv, ports=["prometheus"],
-        ready=lambda: http_ok(url(cfg) + "/-/ready"), timeout=60,
-    )  # fmt: skip
+    with fresh_storage(cfg, NAME, home / "data"):
+        start_process(
+            cfg, NAME, argv, ports=["prometheus"],
+            ready=lambda: http_ok(url(cfg) + "/-/ready"), timeout=60,
+        )  # fmt: skip
 
 
 def stop(cfg: SandboxConfig) -> None:
     process.stop(cfg, NAME)
+
+
+def reset(cfg: SandboxConfig) -> None:
+    """Start again with no samples, alert state or rule history."""
+    stop(cfg)
+    start(cfg)
 
 
 def status(cfg: SandboxConfig) -> tuple[bool, str]:

@@ -53,8 +53,9 @@ def start(cfg: SandboxConfig) -> None:
     seed_demo_data(cfg)
 
 
-def seed_demo_data(cfg: SandboxConfig) -> None:
-    """Write the demo data where it is missing; never overwrite what a test changed."""
+def seed_demo_data(cfg: SandboxConfig, *, overwrite: bool = False) -> None:
+    """Write the demo data where it is missing; ``start`` never overwrites what
+    a test changed, a reset (``overwrite``) puts every key back as documented."""
     client = redis_client.Redis(
         host=HOST,
         port=cfg.port("redis"),
@@ -65,7 +66,9 @@ def seed_demo_data(cfg: SandboxConfig) -> None:
     try:
         for key, value in DEMO_DATA.items():
             if client.exists(key):
-                continue
+                if not overwrite:
+                    continue
+                client.delete(key)
             if isinstance(value, dict):
                 client.hset(key, mapping=dict(value.items()))
             else:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import sys
 
+import httpx
+
 from gonogo.sandbox import process
 from gonogo.sandbox.config import SandboxConfig
-from gonogo.sandbox.services._common import port_open, running, start_process
-from gonogo.sandbox.services.fakes import state
+from gonogo.sandbox.services._common import PROBE_TIMEOUT, port_open, running, start_process
+from gonogo.sandbox.services.fakes import state, webhook
 
 NAME = "fakes"
 PORTS = ("grafana", "loki", "github", "hubspot", "webhook")
@@ -29,7 +31,9 @@ def _listening(cfg: SandboxConfig) -> dict[str, bool]:
 
 
 def start(cfg: SandboxConfig) -> None:
-    if not state.state_file(cfg).exists():
+    """Start the fakes unless they run; a start begins from the healthy seed,
+    whatever faults an earlier run left in the state file."""
+    if not running(cfg, NAME) or not state.state_file(cfg).exists():
         state.save(cfg, state.seed_state())
     argv = [
         sys.executable,
@@ -46,6 +50,18 @@ def start(cfg: SandboxConfig) -> None:
 
 def stop(cfg: SandboxConfig) -> None:
     process.stop(cfg, NAME)
+
+
+def reset(cfg: SandboxConfig) -> None:
+    """The healthy seed again, and the webhook's record of deliveries forgotten."""
+    state.reset(cfg)
+    try:
+        httpx.delete(cfg.url("webhook") + webhook.RECEIVED_PATH, timeout=PROBE_TIMEOUT)
+    except httpx.HTTPError as e:
+        raise process.SandboxError(
+            f"the webhook fake at {cfg.url('webhook')} did not answer ({e}); "
+            "'gonogo sandbox logs fakes' says why"
+        ) from e
 
 
 def status(cfg: SandboxConfig) -> tuple[bool, str]:

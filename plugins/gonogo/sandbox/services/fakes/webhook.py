@@ -17,6 +17,7 @@ KEEP = 1000
 """Messages kept; older ones are dropped first."""
 HEADERS_KEPT = ("Content-Type", "User-Agent")
 """Only these request headers are recorded: others may carry credentials."""
+RECEIVED_PATH = "/_sandbox/received"
 
 
 class Webhook(App):
@@ -27,8 +28,8 @@ class Webhook(App):
         self._lock = threading.Lock()
         self._received: deque[dict[str, object]] = deque(maxlen=KEEP)
         self.add("POST", "/hooks/{name}", self.receive)
-        self.add("GET", "/_sandbox/received", self.listing)
-        self.add("DELETE", "/_sandbox/received", self.forget)
+        self.add("GET", RECEIVED_PATH, self.listing)
+        self.add("DELETE", RECEIVED_PATH, self.forget)
 
     def receive(self, request: Request) -> Response:
         try:
