@@ -8,16 +8,15 @@ what does not match."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from gonogo.sandbox import cluster, faults, manifests, stack
+from gonogo.sandbox import reset as sandbox_reset
 from gonogo.sandbox.config import SandboxConfig
 from gonogo.sandbox.process import SandboxError
 
@@ -48,15 +47,10 @@ def ensure_up(cfg: SandboxConfig, out: Out) -> None:
 
 def reset(cfg: SandboxConfig, out: Out) -> None:
     """Put the demo system back where the demo starts, whatever an earlier
-    demo or test left: every fake node Ready, production (``sophia``) on
-    v1.0.0 with no fault annotation, and no staging namespace."""
-    repo = cluster.find_repo()
-    bin_path = cluster.bin_dir(repo)
-    stack.ensure_nodes(cfg, bin_path, cfg.nodes)
-    manifests.apply(cfg, bin_path, repo, manifests.NAMESPACE)
-    cleared = clear_faults(cfg, bin_path, manifests.NAMESPACE)
-    if cleared:
-        out(f"cleared fault annotations left on {', '.join(cleared)}")
+    demo or test left: no staging namespace, then the sandbox's own reset
+    (every fake node Ready, production on v1.0.0 with no fault annotation,
+    no metric history for an earlier run's errors to linger in)."""
+    bin_path = cluster.bin_dir(cluster.find_repo())
     done = cluster.kubectl(
         cfg, bin_path, "delete", "namespace", manifests.STAGING_NAMESPACE,
         "--ignore-not-found", f"--timeout={NAMESPACE_GONE_TIMEOUT_S}s",
@@ -67,35 +61,8 @@ def reset(cfg: SandboxConfig, out: Out) -> None:
             f"could not delete namespace {manifests.STAGING_NAMESPACE}: {done.stderr.strip()}; "
             f"kubectl get namespace {manifests.STAGING_NAMESPACE} -o yaml shows what holds it"
         )
-    out(
-        f"namespace {manifests.STAGING_NAMESPACE} removed; production's manifests applied "
-        f"again at {manifests.RELEASE}"
-    )
-
-
-def clear_faults(cfg: SandboxConfig, bin_path: Path, namespace: str) -> list[str]:
-    """Remove the sandbox's fault annotations from every Deployment's pod
-    template in ``namespace``; returns the Deployments that had one. (A
-    faulty release applied by another field manager keeps them through the
-    sandbox's own apply.)"""
-    listed = cluster.kubectl(cfg, bin_path, "get", "deployments", "-n", namespace, "-o", "json")
-    if listed.returncode != 0:
-        raise SandboxError(f"cannot list Deployments in {namespace}: {listed.stderr.strip()}")
-    cleared = []
-    for item in json.loads(listed.stdout).get("items") or []:
-        annotations = item["spec"]["template"].get("metadata", {}).get("annotations") or {}
-        if not any(key in annotations for key in faults.ALL):
-            continue
-        name = item["metadata"]["name"]
-        patch = {"spec": {"template": {"metadata": {"annotations": dict.fromkeys(faults.ALL)}}}}
-        done = cluster.kubectl(
-            cfg, bin_path, "patch", f"deployment/{name}", "-n", namespace,
-            "--type=merge", "-p", json.dumps(patch),
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise SandboxError(f"cannot clear the faults of {namespace}/{name}: {done.stderr}")
-        cleared.append(name)
-    return cleared
+    out(f"namespace {manifests.STAGING_NAMESPACE} removed")
+    sandbox_reset.reset(cfg, out=out)
 
 
 @dataclass(frozen=True)

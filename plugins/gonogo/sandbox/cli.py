@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from gonogo.sandbox import cluster, faults, manifests, stack
+from gonogo.sandbox import reset as sandbox_reset
 from gonogo.sandbox.config import SandboxConfig
 from gonogo.sandbox.process import SandboxError
 
@@ -34,7 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build (or reuse) the cluster binaries")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("up", help="start the sandbox (idempotent)")
+    p = sub.add_parser(
+        "up",
+        help="start the sandbox; a running one is reset (idempotent)",
+        description="Start whatever is not running. A sandbox that was already running "
+        "is reset as 'gonogo sandbox reset' does, so 'up' always leaves release v1.0.0, "
+        "no fault and an empty metric history.",
+    )
     p.add_argument(
         "--nodes",
         type=_positive_int,
@@ -47,6 +54,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also deploy the demo system to namespace sophia-staging",
     )
     p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser(
+        "reset",
+        help="put a running sandbox back to v1.0.0, no fault, empty metric history",
+        description="In seconds: the demo system back on release v1.0.0 with no fault "
+        "annotation, the fake nodes Ready, Prometheus and Alertmanager on empty storage, "
+        "the fakes on their healthy seed. Run records are kept.",
+    )
+    p.set_defaults(func=cmd_reset)
 
     p = sub.add_parser("down", help="stop everything the sandbox started")
     p.set_defaults(func=cmd_down)
@@ -111,11 +127,29 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    """Start what is missing; when any of the sandbox was already running, it
+    may hold an earlier run's state, so the reset follows (in seconds)."""
     cfg = _config(args)
+    was_up = [up for _, up, _ in stack.status(cfg)]
     try:
-        stack.up(cfg, staging=args.namespace_staging)
+        if not all(was_up) or args.namespace_staging:
+            stack.up(cfg, staging=args.namespace_staging)
+        if any(was_up):
+            print(sandbox_reset.UP_RESETS.format(release=manifests.RELEASE), flush=True)
+            sandbox_reset.reset(cfg)
     except SandboxError as e:
         return _fail(f"{e}\n(what started keeps running; 'gonogo sandbox down' stops it)")
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if not sandbox_reset.is_running(cfg):
+        return _fail(sandbox_reset.NOT_RUNNING)
+    try:
+        sandbox_reset.reset(cfg)
+    except SandboxError as e:
+        return _fail(f"reset incomplete: {e}")
     return 0
 
 

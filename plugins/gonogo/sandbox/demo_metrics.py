@@ -38,6 +38,11 @@ class RequestStats:
         self._lock = threading.Lock()
         self._series: dict[tuple[str, str], dict[str, _Series]] = {}
 
+    def clear(self) -> None:
+        """Forget every count, as a freshly started process would."""
+        with self._lock:
+            self._series.clear()
+
     def observe(
         self, namespace: str, name: str, code: int, seconds: float, version: str = ""
     ) -> None:

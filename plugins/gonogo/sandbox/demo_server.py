@@ -11,6 +11,7 @@ Routes (``<d>`` is a Deployment name; ``sophia`` is the default namespace,
 - ``/sophia-dashboard/``  the dashboard page
 - ``/metrics``      every Deployment's series, with namespace and service labels
 - ``/_sandbox/ready``, ``/_sandbox/services``  the mirror's own state
+- ``POST /_sandbox/reset``  forget every request count (``gonogo sandbox reset``)
 
 A Deployment without available replicas answers 503 with the reason; an
 unknown one 404. Fault annotations (see :mod:`gonogo.sandbox.faults`) of the
@@ -185,8 +186,18 @@ class Handler(BaseHTTPRequestHandler):
         if rest == ["services"]:
             namespace = query.get("namespace", [None])[0]
             return self._json(200, [_describe(v) for v in self.app.mirror.all(namespace)])
+        if rest == ["reset"]:
+            if self.command != "POST":
+                return self._json(405, {"error": "POST /_sandbox/reset forgets every count"})
+            self.app.stats.clear()
+            self.app.errors.clear()
+            return self._json(200, {"reset": True})
         return self._json(
-            404, {"error": "unknown sandbox endpoint; try /_sandbox/ready or /_sandbox/services"}
+            404,
+            {
+                "error": "unknown sandbox endpoint; try /_sandbox/ready, /_sandbox/services "
+                "or POST /_sandbox/reset"
+            },
         )
 
     def _service(self, view: Serving, path: str) -> int:

@@ -105,6 +105,11 @@ class ErrorSpreader:
         self._lock = threading.Lock()
         self._count: dict[str, int] = {}
 
+    def clear(self) -> None:
+        """Start every Deployment's count again."""
+        with self._lock:
+            self._count.clear()
+
     def should_fail(self, key: str, rate: float) -> bool:
         if rate <= 0:
             return False
