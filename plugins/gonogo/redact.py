@@ -1,10 +1,17 @@
 """One redactor for every writer: evidence, failure messages, reports, logs.
 
 It removes two kinds of secrets: values gonogo was told are secret (the
-values of the environment variables a target marks secret, tokens it read),
-wherever they appear, and things that look like credentials whatever their
-value (Authorization headers, bearer tokens, passwords in URLs, ``password=``
-style pairs)."""
+values of the environment variables a target marks secret or expands into a
+URL, tokens it read), wherever they appear, and things that look like
+credentials whatever their value (Authorization headers, bearer tokens,
+userinfo in URLs, ``password=`` / ``access_token=`` / ``"client_secret": ...``
+style pairs).
+
+Evidence can hold a long response body or one enormous token, so every pattern
+runs in time linear in the text: runs of characters are matched possessively
+(``*+``, ``++``), so a failed match never rescans what it consumed, and the
+registered values are found with one alternation instead of one pass each.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +20,50 @@ import binascii
 import re
 import threading
 from typing import Any
+from urllib.parse import quote
 
 MASK = "***"
 _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(?:\w+\s+)?[^\s,;'\"}]+"), r"\1" + MASK),
-    (re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(@)"), r"\1" + MASK + r"\2"),
-    (
-        re.compile(
-            r"(?i)\b((?:password|passwd|secret|api[_-]?key|access[_-]?key|token)"
-            r"['\"]?\s*[:=]\s*['\"]?)([^\s'\",;}&]+)"
-        ),
-        r"\1" + MASK,
-    ),
+_STRONG_KEYS = (
+    r"password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|credentials?|authorization"
+)
+"""Words that make any key holding them, at its end, a credential's key:
+``access_token``, ``client_secret``, ``REDIS_PASSWORD``, ``hapikey``."""
+_WEAK_KEYS = r"key|auth|pass|pwd"
+"""Words that do so only after a separator (``*_key``, ``db-pass``), so that
+``monkey`` or ``PWD`` stay readable."""
+
+_PAIR = re.compile(
+    r"(?i)(?<![\w.-])"
+    rf"(?P<key>[\w.-]{{0,64}}?(?:{_STRONG_KEYS})|[\w.-]{{0,64}}?[_.-](?:{_WEAK_KEYS}))"
+    r"(?P<sep>[\"']?[ \t]{0,64}[:=][ \t]{0,64})"
+    r"(?P<value>\"[^\"\n]*+\"|'[^'\n]*+'|[^\s'\",;}&]++)"
+)
+_AUTHORIZATION = re.compile(r"(?i)\b(authorization[ \t]*+[:=][ \t]*+)(?:\w++[ \t]++)?[^\s,;'\"}]++")
+_SCHEME_TOKEN = re.compile(r"(?i)\b(bearer|token|basic)\s++[A-Za-z0-9._~+/=-]{8,}+")
+_USERINFO = re.compile(r"://(?P<user>[^/?#\s@:]*+)(?P<password>:[^/?#\s@]*+)?@")
+
+
+def _pair(match: re.Match[str]) -> str:
+    value = match["value"]
+    quote_mark = value[0] if value[0] in "\"'" and len(value) > 1 else ""
+    return f"{match['key']}{match['sep']}{quote_mark}{MASK}{quote_mark}"
+
+
+def _userinfo(match: re.Match[str]) -> str:
+    """``user:password@`` keeps the user; a lone ``token@`` is masked whole."""
+    if match["password"] is not None and match["user"]:
+        return f"://{match['user']}:{MASK}@"
+    return f"://{MASK}@"
+
+
+_PATTERNS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (_AUTHORIZATION, r"\1" + MASK),
+    (_SCHEME_TOKEN, r"\1 " + MASK),
+    (_USERINFO, _userinfo),
+    (_PAIR, _pair),
 )
 
 
@@ -36,20 +72,33 @@ class Redactor:
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._finder: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
     def add_secret(self, value: str | None) -> None:
-        """Remember ``value`` as secret: it will be masked wherever it appears."""
-        if value and len(value) >= _MIN_SECRET_LEN:
-            with self._lock:
-                self._values.add(value)
+        """Remember ``value`` as secret: it will be masked wherever it appears,
+        also percent-encoded, as it stands in a URL."""
+        if not value or len(value) < _MIN_SECRET_LEN:
+            return
+        forms = {value, quote(value, safe=""), quote(value, safe="/:")}
+        with self._lock:
+            if not forms <= self._values:
+                self._values |= forms
+                self._finder = None
+
+    def _secret_finder(self) -> re.Pattern[str] | None:
+        """One alternation of every registered value, longest first, so the
+        longest value wins where two overlap; rebuilt when a value is added."""
+        with self._lock:
+            if self._finder is None and self._values:
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._finder = re.compile("|".join(map(re.escape, ordered)))
+            return self._finder
 
     def text(self, value: str) -> str:
-        with self._lock:
-            secrets = sorted(self._values, key=len, reverse=True)
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
+        finder = self._secret_finder()
+        if finder is not None:
+            value = finder.sub(MASK, value)
         for pattern, repl in _PATTERNS:
             value = pattern.sub(repl, value)
         return value
