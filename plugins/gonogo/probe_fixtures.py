@@ -4,16 +4,24 @@ The cluster snapshot lives for one phase of one target: every check of the
 phase reads the same lists, and the next phase lists again, because deploys
 in between change the cluster. A mutating check invalidates it when it ends.
 Integrations are imported lazily so the core never loads the Kubernetes client
-for runs that do not use it."""
+for runs that do not use it.
+
+A check that fails because a system could not be asked (a ``ProbeError``) or a
+file is wrong (a ``ConfigError``) is reported as that error's one line, not as
+a traceback through the client library: the line already names what was
+asked, why it failed and what to check, and the evidence the check recorded
+goes with it as for any failure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from gonogo.errors import GonogoError
 from gonogo.markers import BINDING_KEY
 from gonogo.settings import Settings
 
@@ -21,6 +29,36 @@ if TYPE_CHECKING:
     from gonogo.probes.kube import ClusterSnapshot, KubeClient
 
 _SNAPSHOTS = pytest.StashKey[dict[tuple[int, int], "ClusterSnapshot"]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A run starts with no API server remembered as unreachable (the memory
+    lives in the client's module, which outlives a run in the same process)."""
+    kube = sys.modules.get("gonogo.probes.kube")
+    if kube is not None:
+        kube.forget_unreachable()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """gonogo's own errors, and ``pytest.fail(..., pytrace=False)`` (how
+    fixtures turn them into a failure), fail a check as their one line: no
+    frames and no chained library exceptions (pytest shows the exception being
+    handled when ``fail`` is called in an ``except`` block). Other failures
+    keep pytest's rendering."""
+    report = yield
+    excinfo = call.excinfo
+    if report.failed and excinfo is not None and _one_line_failure(excinfo.value):
+        report.longrepr = excinfo.getrepr(style="value", chain=False)
+    return report
+
+
+def _one_line_failure(error: BaseException) -> bool:
+    if isinstance(error, GonogoError):
+        return True
+    return isinstance(error, pytest.fail.Exception) and not error.pytrace
 
 
 @pytest.fixture(scope="session")

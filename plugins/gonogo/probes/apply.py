@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kubernetes.client.exceptions import ApiException
 
 from gonogo.errors import ProbeError
-from gonogo.probes.kube import KubeClient
+from gonogo.probes.kube import KubeClient, status_of
 
 FIELD_MANAGER = "gonogo"
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -95,7 +94,7 @@ class ResourceMapper:
         try:
             listing = self.kube.get(base, what=f"discover {base}")
         except ProbeError as e:
-            if _status(e) == 404:
+            if status_of(e) == 404:
                 return {}
             raise
         return {
@@ -112,11 +111,6 @@ class ResourceMapper:
                 raise ProbeError(f"{obj['kind']} {name} is namespaced; give a namespace")
             return f"{resource.path}/namespaces/{namespace}/{resource.plural}/{name}"
         return f"{resource.path}/{resource.plural}/{name}"
-
-
-def _status(error: ProbeError) -> int | None:
-    cause = error.__cause__
-    return cause.status if isinstance(cause, ApiException) else None
 
 
 def load_documents(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -186,7 +180,7 @@ def apply_object(
     try:
         before: dict[str, Any] | None = kube.get(path, what=what)
     except ProbeError as e:
-        if _status(e) != 404:
+        if status_of(e) != 404:
             raise
         before = None
     after = kube.request(

@@ -1,9 +1,12 @@
 """Kubernetes, read the way a gate should: one list call per kind and namespace.
 
-``KubeClient`` wraps the official client with a timeout on every request and
-gonogo's own errors. ``ClusterSnapshot`` lists each resource kind once and
-answers every question a phase's checks ask from that list, so the number of
-API requests per phase does not grow with the number of services.
+``KubeClient`` wraps the official client with a timeout on every request, no
+retries inside a request, gonogo's own errors (one line each, the library's
+frames left out), and the run's memory of API servers that did not answer, so
+a silent cluster costs one timeout per run, not one per check.
+``ClusterSnapshot`` lists each resource kind once and answers every question
+a phase's checks ask from that list, so the number of API requests per phase
+does not grow with the number of services.
 
 Objects are kept as the API server's JSON (plain dicts), not the client's
 generated models: deserialising hundreds of Deployments into models costs more
@@ -13,7 +16,7 @@ than the request itself.
 from __future__ import annotations
 
 import json
-import os
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from gonogo.errors import ConfigError, ProbeError, RetryableProbeError
+from gonogo.probes import kubeconfig as kubeconfig_file
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds for any single API request."""
@@ -53,33 +57,137 @@ KINDS: dict[str, tuple[str, str, bool]] = {
 }
 
 
-def translate(error: Exception, what: str) -> ProbeError:
-    """gonogo's error for a client-library exception, naming what was asked."""
+FIX = "check kube.kubeconfig/context or the network"
+
+NO_RETRIES = urllib3.Retry(total=0, raise_on_redirect=False)
+"""urllib3's default retries ask three more times, which made the documented
+10 s timeout 40 s per request. A server that did not answer within the timeout
+will not answer a second asking in time either, and one that refused the
+connection is down; the run's memory of unreachable servers (below) then
+spares every later request the wait. Redirects come back as answers."""
+
+
+class ApiStatusError(ProbeError):
+    """The API server answered with an error status."""
+
+    def __init__(self, text: str, status: int) -> None:
+        super().__init__(text)
+        self.status = status
+
+
+class RetryableApiStatusError(ApiStatusError, RetryableProbeError):
+    """429 or 5xx: the same request may succeed later."""
+
+
+class ApiServerUnreachable(RetryableProbeError):
+    """No answer from the API server at all (timed out, refused, not HTTP, TLS)."""
+
+
+def status_of(error: BaseException) -> int | None:
+    """The HTTP status the API server answered, when that is why ``error`` was raised."""
+    return error.status if isinstance(error, ApiStatusError) else None
+
+
+_UNREACHABLE: dict[str, str] = {}
+"""Server URL -> why it could not be asked, for the rest of the run."""
+_UNREACHABLE_LOCK = threading.Lock()
+
+
+def forget_unreachable() -> None:
+    """Start a run with no server remembered as unreachable."""
+    with _UNREACHABLE_LOCK:
+        _UNREACHABLE.clear()
+
+
+def unreachable_cause(server: str) -> str | None:
+    """Why ``server`` could not be asked earlier in this run, or None."""
+    with _UNREACHABLE_LOCK:
+        return _UNREACHABLE.get(server)
+
+
+def _remember_unreachable(server: str, cause: str) -> str:
+    with _UNREACHABLE_LOCK:
+        return _UNREACHABLE.setdefault(server, cause)
+
+
+def _short(error: BaseException) -> str:
+    """An exception's text without urllib3's pool and URL preamble."""
+    if isinstance(error, urllib3.exceptions.ProtocolError) and len(error.args) == 2:
+        inner = error.args[1]
+        text = f"{error.args[0]} {inner.__class__.__name__}: {inner}".strip()
+    else:
+        text = str(error)
+    for marker in ("Failed to establish a new connection: ", "): "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = " ".join(text.split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def unreachable_text(server: str, error: BaseException, timeout: float) -> str:
+    """One line saying why ``server`` could not be asked, and what to check."""
+    reason = error.reason if isinstance(error, urllib3.exceptions.MaxRetryError) else error
+    reason = reason or error
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return f"cannot reach the API server {server}: its host name does not resolve; {FIX}"
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return f"cannot reach the API server {server} ({_short(reason)}); is the cluster up? {FIX}"
+    if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
+        return f"API server {server} did not answer within {timeout:g} s (no connection); {FIX}"
+    if isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError):
+        return (
+            f"API server {server} did not answer within {timeout:g} s (connected, no answer); {FIX}"
+        )
+    if isinstance(reason, urllib3.exceptions.SSLError | ssl.SSLError):
+        return (
+            f"API server {server}: TLS failed ({_short(reason)}); check the cluster's "
+            f"server URL and certificate-authority in the kubeconfig"
+        )
+    if isinstance(reason, urllib3.exceptions.ProtocolError | ConnectionError):
+        return (
+            f"API server {server} broke off or did not answer in HTTP ({_short(reason)}); "
+            f"is it the API server's address? {FIX}"
+        )
+    kind = reason.__class__.__name__
+    return f"API server {server} could not be asked ({kind}: {_short(reason)}); {FIX}"
+
+
+def translate(
+    error: Exception, what: str, *, server: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> ProbeError:
+    """gonogo's error for a client-library exception, naming what was asked.
+    Raise it ``from None``: the library's frames say nothing the line does not."""
     if isinstance(error, ApiException):
         status = error.status or 0
         reason = error.reason or ""
         try:
             message = json.loads(error.body or "{}").get("message", "")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, TypeError):
             message = ""
-        text = f"{what}: API server answered {status} {reason}" + (
-            f": {message}" if message else ""
+        text = f"{what}: API server answered {status} {reason}".rstrip() + (
+            f": {_one_line(str(message))}" if message else ""
         )
         if status in (401, 403):
             text += "; check the kube context's credentials and RBAC"
         if status == 429 or status >= 500:
-            return RetryableProbeError(text)
-        return ProbeError(text)
+            return RetryableApiStatusError(text, status)
+        return ApiStatusError(text, status)
     if isinstance(error, urllib3.exceptions.HTTPError | OSError):
-        return RetryableProbeError(
-            f"{what}: cannot reach the API server ({error.__class__.__name__}: {error}); "
-            "is the cluster up and the kube context right?"
+        return ApiServerUnreachable(
+            f"{what}: {unreachable_text(server or 'at the kube context', error, timeout)}"
         )
-    return ProbeError(f"{what}: {error}")
+    return ProbeError(f"{what}: {error.__class__.__name__}: {_one_line(str(error))}")
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 class KubeClient:
-    """The Kubernetes API for one target, with a timeout on every call."""
+    """The Kubernetes API for one target: a timeout on every call, no retries
+    inside a call, and an API server that could not be asked remembered for
+    the run, so every later call fails at once with the same cause."""
 
     def __init__(
         self,
@@ -89,20 +197,24 @@ class KubeClient:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.timeout = timeout
-        self.context = context
+        found = kubeconfig_file.read(kubeconfig, context)
+        self.context = found.context
+        self.kubeconfig = found.source
+        configuration = type.__call__(client.Configuration)
         try:
-            self.api = config.new_client_from_config(
-                config_file=_kubeconfig_file(kubeconfig), context=context
+            config.load_kube_config(
+                config_file=found.config_file,
+                context=found.context,
+                client_configuration=configuration,
             )
-        except ConfigException as e:
-            contexts = _contexts(kubeconfig)
-            hint = f"; contexts are: {', '.join(contexts)}" if contexts else ""
-            where = _kubeconfig_file(kubeconfig) or "~/.kube/config"
+        except (ConfigException, ValueError, TypeError, KeyError, AttributeError, OSError) as e:
             raise ConfigError(
-                f"no usable kube context {context!r} in {where}: {e}{hint}; "
-                "pass --kube-context or set kube.context in the target"
-            ) from e
-        self.host = self.api.configuration.host
+                f"{found.source}: context {found.context!r} cannot be used "
+                f"({_one_line(str(e)) or e.__class__.__name__}); {kubeconfig_file.FIX_FILE}"
+            ) from None
+        configuration.retries = NO_RETRIES
+        self.api = client.ApiClient(configuration=configuration)
+        self.host: str = configuration.host
 
     def close(self) -> None:
         self.api.close()
@@ -117,6 +229,9 @@ class KubeClient:
         what: str,
         content_type: str | None = None,
     ) -> dict[str, Any]:
+        cause = unreachable_cause(self.host)
+        if cause is not None:
+            raise ApiServerUnreachable(f"{what}: {cause}")
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
@@ -135,9 +250,24 @@ class KubeClient:
             data = response.read()
             if not 200 <= response.status < 300:
                 raise ApiException(http_resp=response.response)
-        except (ApiException, urllib3.exceptions.HTTPError, OSError) as e:
-            raise translate(e, what) from e
-        return json.loads(data or b"{}")
+        except ApiException as e:
+            raise translate(e, what) from None
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            cause = _remember_unreachable(self.host, unreachable_text(self.host, e, self.timeout))
+            raise ApiServerUnreachable(f"{what}: {cause}") from None
+        try:
+            decoded = json.loads(data or b"{}")
+        except ValueError:
+            raise ProbeError(
+                f"{what}: API server {self.host} answered {response.status} with something "
+                f"that is not JSON; is it the API server's address? {FIX}"
+            ) from None
+        if not isinstance(decoded, dict):
+            raise ProbeError(
+                f"{what}: API server {self.host} answered a JSON {type(decoded).__name__}, "
+                f"not an object; is it the API server's address? {FIX}"
+            )
+        return decoded
 
     def get(self, path: str, *, what: str | None = None, **query: Any) -> dict[str, Any]:
         """GET ``path`` and return the decoded JSON."""
@@ -191,22 +321,6 @@ class KubeClient:
     @property
     def apps(self) -> client.AppsV1Api:
         return client.AppsV1Api(self.api)
-
-
-def _kubeconfig_file(kubeconfig: Path | None) -> str | None:
-    """The target's kubeconfig, else ``KUBECONFIG`` as it is now (the client
-    library reads it once, at import), else None for ``~/.kube/config``."""
-    if kubeconfig:
-        return str(kubeconfig)
-    return os.environ.get("KUBECONFIG") or None
-
-
-def _contexts(kubeconfig: Path | None) -> list[str]:
-    try:
-        contexts, _ = config.list_kube_config_contexts(config_file=_kubeconfig_file(kubeconfig))
-    except (ConfigException, OSError):
-        return []
-    return [c["name"] for c in contexts]
 
 
 def client_for(target: Any, kube_context: str | None = None) -> KubeClient:

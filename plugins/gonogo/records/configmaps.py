@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from gonogo.errors import ProbeError
-from gonogo.probes.kube import KubeClient
+from gonogo.probes.kube import KubeClient, status_of
 from gonogo.records.model import (
     RecordError,
     RunRecord,
@@ -61,10 +61,6 @@ def labels_of(record: RunRecord) -> dict[str, str]:
     return labels
 
 
-def _status(error: ProbeError) -> int | None:
-    return getattr(error.__cause__, "status", None)
-
-
 class ConfigMapStore:
     """Run records as ConfigMaps in one namespace of the target's cluster."""
 
@@ -94,7 +90,7 @@ class ConfigMapStore:
         try:
             self.kube.request("POST", path, body, what=what)
         except ProbeError as e:
-            if _status(e) != 404:
+            if status_of(e) != 404:
                 raise ProbeError(f"cannot keep the run record: {e}") from e
             self._create_namespace()
             self.kube.request("POST", path, body, what=what)
@@ -113,7 +109,7 @@ class ConfigMapStore:
         try:
             self.kube.request("POST", "/api/v1/namespaces", body, what="create namespace")
         except ProbeError as e:
-            if _status(e) != 409:
+            if status_of(e) != 409:
                 raise ProbeError(
                     f"the records namespace {self.namespace} does not exist and cannot be "
                     f"created ({e}); create it: kubectl create namespace {self.namespace}"
