@@ -126,8 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments for pytest")
     check.set_defaults(func=cmd_check)
+    from gonogo.rbac import command as rbac_command
     from gonogo.sandbox import cli as sandbox_cli
 
+    rbac_command.register(sub)
     sandbox_cli.register(sub)
     return parser
 

@@ -15,6 +15,7 @@ METRICS_WAIT_S = 60.0
 
 
 @pytest.mark.item("System health check")
+@pytest.mark.kube_access("list deployments,pods")
 def test_system_health(target: Any, environment: str, cluster: Any, evidence: Evidence) -> None:
     from gonogo.probes.http import HttpRequest, probe
 
@@ -58,6 +59,7 @@ def test_system_health(target: Any, environment: str, cluster: Any, evidence: Ev
 
 
 @pytest.mark.item("Resource utilization review")
+@pytest.mark.kube_access("list pods,nodes", "list pods.metrics.k8s.io,nodes.metrics.k8s.io")
 def test_resource_utilization(
     kube: Any, namespace: str, env_policy: Any, cluster: Any, evidence: Evidence
 ) -> None:
@@ -105,6 +107,7 @@ def test_resource_utilization(
 
 
 @pytest.mark.item("Backup current state")
+@pytest.mark.kube_access("list restorable")
 def test_backup_current_state(
     kube: Any, backups_dir: Path, namespace: str, gonogo_settings: Settings, evidence: Evidence
 ) -> None:

@@ -68,6 +68,7 @@ def _from_commands(target: Any, item: Item) -> list[Path]:
 
 @pytest.mark.mutating
 @pytest.mark.item("Update configurations")
+@pytest.mark.kube_access("get,patch configmaps,secrets")
 def test_update_configurations(
     target: Any,
     environment: str,
@@ -87,6 +88,7 @@ def test_update_configurations(
 
 @pytest.mark.mutating
 @pytest.mark.item("Network policies updated")
+@pytest.mark.kube_access("get,patch networkpolicies")
 def test_network_policies(
     target: Any, kube: Any, namespace: str, dry_run: bool, checklist_item: Item, evidence: Evidence
 ) -> None:
@@ -95,6 +97,10 @@ def test_network_policies(
 
 @pytest.mark.mutating
 @pytest.mark.item("RBAC and security")
+@pytest.mark.kube_access(
+    "get,patch roles,rolebindings,certificates,clusterissuers",
+    "bind,escalate roles",
+)
 def test_rbac_and_security(
     target: Any, kube: Any, namespace: str, dry_run: bool, checklist_item: Item, evidence: Evidence
 ) -> None:

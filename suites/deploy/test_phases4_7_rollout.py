@@ -27,6 +27,11 @@ DEPLOY_ITEMS = {
 
 
 @pytest.mark.mutating
+@pytest.mark.kube_access(
+    "get,patch deployments,services,serviceaccounts,configmaps",
+    "get,patch ingresses,horizontalpodautoscalers,prometheusrules",
+    "list,watch deployments",
+)
 @pytest.mark.parametrize(
     "tier",
     [pytest.param(key, marks=pytest.mark.item(title)) for key, title in DEPLOY_ITEMS.items()],

@@ -31,6 +31,7 @@ def _service(name: str) -> dict[str, Any]:
 
 @pytest.mark.mutating
 @pytest.mark.item("Immediate Response")
+@pytest.mark.kube_access("list,patch deployments")
 def test_immediate_response(
     cluster: Any, patcher: Any, namespace: str, dry_run: bool, kube: Any, evidence: Evidence
 ) -> None:
@@ -48,6 +49,7 @@ def test_immediate_response(
 
 
 @pytest.mark.item("Assess Impact")
+@pytest.mark.kube_access("list events,deployments,pods")
 def test_assess_impact(target: Any, cluster: Any, evidence: Evidence) -> None:
     warnings = sorted(
         (e for e in cluster.objects("events") if e.get("type") == "Warning"),
@@ -83,6 +85,7 @@ def test_assess_impact(target: Any, cluster: Any, evidence: Evidence) -> None:
 
 @pytest.mark.mutating
 @pytest.mark.item("Execute Rollback")
+@pytest.mark.kube_access("list deployments,replicasets", "patch,watch deployments")
 def test_execute_rollback(
     request: pytest.FixtureRequest, target: Any, environment: str, evidence: Evidence
 ) -> None:
@@ -148,6 +151,7 @@ def test_incident_communication(
 
 @pytest.mark.mutating
 @pytest.mark.item("Isolate Failed Service")
+@pytest.mark.kube_access("get,list,patch deployments", "list,patch services")
 def test_isolate_failed_service(
     service_under_repair: Any,
     cluster: Any,
@@ -187,6 +191,7 @@ def test_isolate_failed_service(
 
 @pytest.mark.mutating
 @pytest.mark.item("Route Traffic Around Failure")
+@pytest.mark.kube_access("list,patch services")
 def test_route_traffic_around_failure(
     service_under_repair: Any,
     cluster: Any,
@@ -220,6 +225,7 @@ def test_route_traffic_around_failure(
 
 
 @pytest.mark.item("Investigate and Fix")
+@pytest.mark.kube_access("list deployments,pods,events", "list pods.metrics.k8s.io")
 def test_investigate_and_fix(
     service_under_repair: Any,
     cluster: Any,
@@ -276,6 +282,7 @@ def test_investigate_and_fix(
 
 @pytest.mark.mutating
 @pytest.mark.item("Gradual Recovery")
+@pytest.mark.kube_access("get,list,patch,watch deployments", "get,list,patch services")
 def test_gradual_recovery(
     service_under_repair: Any,
     cluster: Any,

@@ -197,6 +197,7 @@ def _has(body: Any, field: str) -> bool:
 
 
 @pytest.mark.item("Performance metrics", stage="postdeploy")
+@pytest.mark.kube_access("list deployments,replicasets")
 def test_performance_metrics(
     target: Any, environment: str, env_policy: Any, evidence: Any, cluster: Any
 ):

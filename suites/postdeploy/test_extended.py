@@ -18,6 +18,7 @@ FRESH_WITHIN_S = 120.0
 
 
 @pytest.mark.item("Load testing", stage="postdeploy")
+@pytest.mark.kube_access("list deployments")
 @pytest.mark.parametrize("load_profile", ["baseline"], indirect=True)
 def test_load_baseline(target: Any, env_policy: Any, evidence: Any, load_run: Any):
     result, profile = load_run.result, load_run.profile

@@ -13,6 +13,7 @@ from suites.postdeploy.conftest import external_requests, release_versions
 
 
 @pytest.mark.item("Service health checks", stage="postdeploy")
+@pytest.mark.kube_access("list deployments,replicasets")
 def test_service_health(
     target: Any, environment: str, evidence: Any, health_round_factory: Any, cluster: Any
 ):

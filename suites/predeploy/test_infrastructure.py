@@ -16,6 +16,7 @@ from suites.predeploy.support import not_applicable, token
 
 
 @pytest.mark.item("Kubernetes cluster healthy")
+@pytest.mark.kube_access("list nodes", "list pods in all namespaces")
 def test_cluster_healthy(env_policy: Any, cluster: ClusterSnapshot, evidence: Any) -> None:
     """All nodes Ready without pressure; requests leave the environment's headroom free."""
     nodes = cluster.nodes()
@@ -58,6 +59,7 @@ def test_cluster_healthy(env_policy: Any, cluster: ClusterSnapshot, evidence: An
 
 
 @pytest.mark.item("Storage availability")
+@pytest.mark.kube_access("list persistentvolumeclaims,storageclasses")
 def test_storage_availability(namespace: str, cluster: ClusterSnapshot, evidence: Any) -> None:
     """Every PVC Bound, its StorageClass present, capacity at least the request."""
     claims = cluster.objects("persistentvolumeclaims")

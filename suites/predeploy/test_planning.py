@@ -54,6 +54,7 @@ def test_release_notes_prepared(target: Any, environment: str, evidence: Any, re
 
 
 @pytest.mark.item("Backup verification")
+@pytest.mark.kube_access("list backups.velero.io in all namespaces", "get,patch restorable")
 def test_backup_verification(
     target: Any,
     env_policy: Any,
@@ -241,6 +242,7 @@ def test_team_availability(env_policy: Any, signoff: Any, evidence: Any) -> None
 
 
 @pytest.mark.item("Rollback plan prepared")
+@pytest.mark.kube_access("list deployments,replicasets")
 def test_rollback_plan_prepared(
     target: Any, namespace: str, cluster: ClusterSnapshot, evidence: Any
 ) -> None:

@@ -191,6 +191,7 @@ def _has_base(target: Any, environment: str) -> bool:
 
 
 @pytest.mark.item("Configuration validation")
+@pytest.mark.kube_access("get,patch configmaps")
 def test_configuration_validation(
     target: Any,
     environment: str,
@@ -236,6 +237,7 @@ def test_configuration_validation(
 
 
 @pytest.mark.item("Secret management")
+@pytest.mark.kube_access("list secrets,deployments,configmaps")
 def test_secret_management(
     target: Any, namespace: str, cluster: ClusterSnapshot, evidence: Any
 ) -> None:

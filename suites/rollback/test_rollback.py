@@ -45,6 +45,7 @@ def _on_release(target: Any, environment: str, cluster: Any, release: str) -> li
 
 @pytest.mark.mutating
 @pytest.mark.item("Stop current deployment")
+@pytest.mark.kube_access("list deployments,replicasets", "patch deployments")
 def test_stop_current_deployment(
     rollback_plan: RollbackPlan,
     patcher: Any,
@@ -66,6 +67,7 @@ def test_stop_current_deployment(
 
 @pytest.mark.mutating
 @pytest.mark.item("Rollback to previous version")
+@pytest.mark.kube_access("list deployments,replicasets", "patch,watch deployments")
 def test_rollback_to_previous_version(
     rollback_plan: RollbackPlan,
     target: Any,
@@ -88,6 +90,7 @@ def test_rollback_to_previous_version(
 
 
 @pytest.mark.item("Verify rollback success")
+@pytest.mark.kube_access("list deployments")
 def test_verify_rollback_success(
     target: Any,
     environment: str,
@@ -127,6 +130,7 @@ def test_verify_rollback_success(
 
 @pytest.mark.mutating
 @pytest.mark.item("Rollback all services in reverse dependency order")
+@pytest.mark.kube_access("list deployments,replicasets", "patch,watch deployments")
 def test_rollback_all_in_reverse_order(
     target: Any,
     environment: str,
@@ -157,6 +161,7 @@ def test_rollback_all_in_reverse_order(
 
 @pytest.mark.mutating
 @pytest.mark.item("Restore previous configuration")
+@pytest.mark.kube_access("get,patch restorable")
 def test_restore_previous_configuration(
     kube: Any, backups_dir: Path, namespace: str, dry_run: bool, evidence: Evidence
 ) -> None:
@@ -190,6 +195,7 @@ def test_restore_previous_configuration(
 
 
 @pytest.mark.item("Verify system stability")
+@pytest.mark.kube_access("list deployments")
 def test_verify_system_stability(
     target: Any, environment: str, env_policy: Any, cluster: Any, evidence: Evidence
 ) -> None:

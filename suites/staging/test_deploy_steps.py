@@ -16,6 +16,13 @@ pytestmark = pytest.mark.env("staging")
 
 @pytest.mark.mutating
 @pytest.mark.item("Deploy to staging namespace")
+@pytest.mark.kube_access(
+    "get,patch namespaces",
+    "get,patch deployments,services,serviceaccounts,configmaps,secrets",
+    "get,patch networkpolicies,roles,rolebindings,horizontalpodautoscalers,ingresses",
+    "get,patch certificates,clusterissuers,prometheusrules",
+    "bind,escalate roles",
+)
 def test_deploy_to_staging_namespace(
     namespace: str,
     kube: KubeClient,
@@ -51,6 +58,7 @@ def test_deploy_to_staging_namespace(
 
 @pytest.mark.mutating
 @pytest.mark.item("Configure staging-specific settings")
+@pytest.mark.kube_access("get,patch configmaps")
 def test_configure_staging_settings(
     target: Any, environment: str, namespace: str, kube: KubeClient, dry_run: bool, evidence: Any
 ) -> None:
@@ -77,6 +85,7 @@ def test_configure_staging_settings(
 
 
 @pytest.mark.item("Validate staging deployment")
+@pytest.mark.kube_access("list deployments")
 def test_validate_staging_deployment(
     target: Any, environment: str, namespace: str, cluster: ClusterSnapshot, evidence: Any
 ) -> None:

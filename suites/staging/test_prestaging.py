@@ -24,6 +24,7 @@ def _finished(job: dict[str, Any]) -> bool:
 
 @pytest.mark.mutating
 @pytest.mark.item("Staging environment clean")
+@pytest.mark.kube_access("list,delete jobs")
 def test_environment_clean(
     target: Any,
     namespace: str,
@@ -67,6 +68,7 @@ def test_environment_clean(
 
 
 @pytest.mark.item("Resource allocation")
+@pytest.mark.kube_access("list nodes", "list pods in all namespaces", "list resourcequotas")
 def test_resource_allocation(
     target: Any,
     env_policy: Any,

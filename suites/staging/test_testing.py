@@ -72,6 +72,7 @@ def test_integration_testing(target: Any, environment: str, evidence: Any) -> No
 
 
 @pytest.mark.item("Performance testing", stage=STAGE)
+@pytest.mark.kube_access("list deployments")
 def test_performance_testing(
     target: Any,
     environment: str,
@@ -135,6 +136,7 @@ def test_performance_testing(
 
 
 @pytest.mark.item("Security testing", stage=STAGE)
+@pytest.mark.kube_access("list secrets,deployments", "create subjectaccessreviews")
 def test_security_testing(
     target: Any,
     environment: str,
