@@ -28,10 +28,12 @@ from typing import Any
 import yaml
 
 from gonogo.errors import ConfigError
+from gonogo.yamlsource import Document, load_yaml
 
 DEFAULT_VALIDITY = timedelta(days=7)
 _FIELDS = ("item", "who", "role", "when", "release", "environment", "ticket", "link", "expires")
 _REQUIRED = ("item", "who", "role", "when", "release", "environment")
+_TEXT_FIELDS = ("item", "who", "role", "release", "environment", "ticket", "link")
 
 
 @dataclass(frozen=True)
@@ -74,65 +76,89 @@ def _timestamp(value: Any, field_name: str, path: Path, line: int) -> datetime:
 
 
 def load_signoffs(path: Path) -> list[SignOff]:
-    """Parse and validate the sign-off file; ConfigError with file and line otherwise."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot read sign-off file: {e.strerror}", file=path) from e
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(e, 'problem', e)}",
-            file=path,
-            line=line + 1 if line is not None else None,
-        ) from e
-    data = yaml.safe_load(text)
+    """Parse and validate the sign-off file; ConfigError with file and line otherwise.
+
+    The file is read like a target file (:func:`gonogo.yamlsource.load_yaml`):
+    a key written twice in one entry is refused rather than the last one
+    credited, and aliases are held to the same budget."""
+    document = load_yaml(path)
+    data = document.data
     if not isinstance(data, dict) or not isinstance(data.get("signoffs"), list):
         raise ConfigError(
-            "expected a mapping with a 'signoffs:' list of entries", file=path, line=1
+            "expected a mapping with a 'signoffs:' list of entries "
+            "(signoffs: [{item: ..., who: ..., role: ..., when: ..., release: ..., "
+            "environment: ...}])",
+            file=path,
+            line=document.line_of(("signoffs",)),
         )
-    assert root is not None
-    nodes = next(v for k, v in root.value if k.value == "signoffs").value
-    entries: list[SignOff] = []
-    for raw, node in zip(data["signoffs"], nodes, strict=True):
-        line = node.start_mark.line + 1
-        if not isinstance(raw, dict):
-            raise ConfigError(
-                "each sign-off is a mapping (item, who, role, when, ...)", file=path, line=line
-            )
-        unknown = sorted(set(raw) - set(_FIELDS))
-        if unknown:
-            raise ConfigError(
-                f"unknown field(s) {', '.join(unknown)}; fields are: {', '.join(_FIELDS)}",
-                file=path,
-                line=line,
-            )
-        missing = [f for f in _REQUIRED if not raw.get(f)]
-        if missing:
-            raise ConfigError(f"sign-off is missing {', '.join(missing)}", file=path, line=line)
-        when = _timestamp(raw["when"], "when", path, line)
-        expires = (
-            _timestamp(raw["expires"], "expires", path, line)
-            if raw.get("expires")
-            else when + DEFAULT_VALIDITY
+    return [_entry(raw, index, document) for index, raw in enumerate(data["signoffs"])]
+
+
+def _entry(raw: Any, index: int, document: Document) -> SignOff:
+    path = document.file
+    line = document.line_of(("signoffs", index))
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            "each sign-off is a mapping (item, who, role, when, ...)", file=path, line=line
         )
-        entries.append(
-            SignOff(
-                item=str(raw["item"]),
-                who=str(raw["who"]),
-                role=str(raw["role"]),
-                when=when,
-                release=str(raw["release"]),
-                environment=str(raw["environment"]),
-                ticket=str(raw["ticket"]) if raw.get("ticket") else None,
-                link=str(raw["link"]) if raw.get("link") else None,
-                expires=expires,
-                line=line,
-            )
+    unknown = sorted(str(key) for key in set(raw) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"unknown field(s) {', '.join(unknown)}; fields are: {', '.join(_FIELDS)}",
+            file=path,
+            line=line,
         )
-    return entries
+    missing = [f for f in _REQUIRED if raw.get(f) in (None, "")]
+    if missing:
+        raise ConfigError(f"sign-off is missing {', '.join(missing)}", file=path, line=line)
+
+    def line_of(name: str) -> int:
+        return document.line_of(("signoffs", index, name))
+
+    text = {name: _text(raw.get(name), name, path, line_of(name)) for name in _TEXT_FIELDS}
+    when = _timestamp(raw["when"], "when", path, line_of("when"))
+    expires = (
+        _timestamp(raw["expires"], "expires", path, line_of("expires"))
+        if raw.get("expires") is not None
+        else when + DEFAULT_VALIDITY
+    )
+    return SignOff(
+        item=text["item"] or "",
+        who=text["who"] or "",
+        role=text["role"] or "",
+        when=when,
+        release=text["release"] or "",
+        environment=text["environment"] or "",
+        ticket=text["ticket"],
+        link=text["link"],
+        expires=expires,
+        line=line,
+    )
+
+
+def _text(value: Any, name: str, path: Path, line: int) -> str | None:
+    """A text field: a string, or a whole number where a ticket number is
+    natural; a list, mapping, boolean or decimal is refused, so that
+    ``item: [Change approval]`` is not later reported as "no valid sign-off"."""
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool) and name == "ticket":
+        return str(value)
+    kind = {list: "a list", dict: "a mapping", bool: "true/false"}.get(type(value), repr(value))
+    raise ConfigError(
+        f"{name}: must be text, not {kind}; write it as one quoted string, "
+        f'e.g. {name}: "{_example(value)}"',
+        file=path,
+        line=line,
+    )
+
+
+def _example(value: Any) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], str | int | float):
+        return str(value[0])
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return "..."
 
 
 def write_signoffs(
@@ -166,7 +192,8 @@ def write_signoffs(
         for item in items
     ]
     if append and path.is_file():
-        entries = list((yaml.safe_load(path.read_text()) or {}).get("signoffs") or []) + entries
+        earlier = load_yaml(path).data
+        entries = list((earlier or {}).get("signoffs") or []) + entries
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"signoffs": entries}, sort_keys=False))
     return path

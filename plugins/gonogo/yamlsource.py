@@ -9,12 +9,20 @@ Two YAML 1.1 surprises are removed on the way: an unquoted ``17:00`` stays the
 string ``"17:00"`` instead of becoming the base-60 integer 1020, and a key
 written twice in one mapping is an error instead of the last one silently
 winning.
+
+Every YAML file gonogo reads as configuration (targets, sign-offs) comes through
+here, under one budget: aliases let a few hundred bytes stand for billions of
+values (``a1: &a1 [*a0, *a0, ...]`` nested eight deep), so before anything is
+built the composed graph is measured, each shared node once, and a file that
+would expand beyond :data:`MAX_VALUES` values or :data:`MAX_DEPTH` levels is
+refused with the line of the anchor that multiplies it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -31,6 +39,13 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _INT_TAG = "tag:yaml.org,2002:int"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _CLOCK = re.compile(r"^[0-9]{1,2}:[0-5][0-9](:[0-5][0-9])?$")
+_ANCHOR = re.compile(r"&([^\s,\[\]{}]+)")
+
+MAX_VALUES = 100_000
+"""Values (keys, items and scalars, every alias counted as what it stands for)
+one file may expand to; a target of 500 services holds about 10 000."""
+MAX_DEPTH = 64
+"""Nesting levels one file may have; targets use fewer than ten."""
 
 try:
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -88,10 +103,97 @@ def parse_yaml(text: str, file: str | Path) -> Document:
         raise ConfigError(f"YAML syntax error: {e}", file=file) from None
     if root is None:
         return Document(data=None, file=file, lines={(): 1})
+    _check_budget(root, file, text)
     builder = _Builder(file)
     data = builder.build(root, ())
     builder.lines.setdefault((), root.start_mark.line + 1)
     return Document(data=data, file=file, lines=builder.lines)
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+    elif isinstance(node, yaml.SequenceNode):
+        yield from node.value
+
+
+def _check_budget(root: yaml.Node, file: Path, text: str) -> None:
+    """Refuse a document whose aliases expand it beyond the budget, or that
+    nests too deep (or refers to itself), before a single value is built.
+
+    Aliases make the composed document a graph whose nodes are shared; the
+    expanded size of each node is computed once, children first, with an
+    explicit stack, so the check costs the size of the file, not of what it
+    expands to, and fails as soon as one node exceeds the budget."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    uses: Counter[int] = Counter()
+    nodes: dict[int, yaml.Node] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            children = [id(child) for child in _children(node)]
+            size[key] = 1 + sum(size[child] for child in children)
+            depth[key] = 1 + max((depth[child] for child in children), default=0)
+            if size[key] > MAX_VALUES:
+                _refuse_expansion(node, file, text, size, uses, nodes)
+            if depth[key] > MAX_DEPTH:
+                raise ConfigError(
+                    f"nests more than {MAX_DEPTH} levels deep; flatten the structure",
+                    file=file,
+                    line=node.start_mark.line + 1,
+                )
+            continue
+        uses[key] += 1
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise ConfigError(
+                "an alias refers to a node that contains it; remove the recursion",
+                file=file,
+                line=node.start_mark.line + 1,
+            )
+        open_nodes.add(key)
+        nodes[key] = node
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node))
+
+
+def _refuse_expansion(
+    node: yaml.Node,
+    file: Path,
+    text: str,
+    size: Mapping[int, int],
+    uses: Counter[int],
+    nodes: Mapping[int, yaml.Node],
+) -> None:
+    """Name the anchor that multiplies the document: of the nodes used more
+    than once, the one standing for the most values."""
+    shared = [key for key, count in uses.items() if count > 1 and key in size]
+    if not shared:
+        raise ConfigError(
+            f"holds more than {MAX_VALUES:,} values; split it into smaller files",
+            file=file,
+            line=node.start_mark.line + 1,
+        )
+    key = max(shared, key=lambda k: size[k])
+    anchored = nodes[key]
+    mark = anchored.start_mark
+    found = _ANCHOR.match(text, mark.index) if mark.index is not None else None
+    anchor = f"&{found.group(1)}" if found else "anchored here"
+    raise ConfigError(
+        f"the file expands to more than {MAX_VALUES:,} values: {anchor} stands for "
+        f"{size[key]:,} values and is repeated through aliases; remove the alias expansion "
+        "(write the values out once, or nest fewer aliases)",
+        file=file,
+        line=mark.line + 1,
+    )
 
 
 class _Builder:
