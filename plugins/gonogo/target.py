@@ -12,6 +12,12 @@ Paths written in the file are relative to the file's directory; the run's own
 output directories (``load_results_dir``, ``backups_dir``) are relative to the
 working directory, like pytest's ``--junitxml``. Paths and URLs may use ``~``
 and ``${VAR}`` / ``${VAR:-default}``.
+
+A secret can reach a string of the target without a reference, through
+``${VAR}`` in a URL; so the redactor learns, as the file loads, the value of
+every ``${VAR}`` whose name reads like a credential (``*_TOKEN``, ``*_PASSWORD``,
+``*_SECRET``, ``*_KEY``, ``*_AUTH``, ``*_CREDENTIALS``) and of every variable the
+target references as a secret, and every value a reference resolves to.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from gonogo.errors import ConfigError
+from gonogo.redact import redactor
 from gonogo.yamlsource import Document, Loc, load_yaml
 
 # --------------------------------------------------------------------------- #
@@ -56,6 +63,10 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+_SECRET_WORD = re.compile(
+    r"(?i)(?:^|_)(?:[A-Z0-9]*(?:TOKEN|PASSWORD|PASSWD|SECRET|APIKEY|CREDENTIALS?)"
+    r"|KEY|AUTH|PASS|PAT)(?:_|$)"
+)
 
 SYSTEMS: tuple[str, ...] = (
     "kube",
@@ -92,6 +103,8 @@ def expand(text: str) -> str:
         name, default = match.group(1), match.group(2)
         value = os.environ.get(name)
         if value is not None:
+            if is_secret_name(name):
+                redactor.add_secret(value)
             return value
         if default is not None:
             return default
@@ -100,6 +113,13 @@ def expand(text: str) -> str:
         )
 
     return os.path.expanduser(_VAR.sub(substitute, text))
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name says it holds a credential:
+    GITHUB_TOKEN, REDIS_PASSWORD, HUBSPOT_API_KEY, CLIENT_SECRET, DB_PASS, but
+    not PWD, KEYCLOAK_URL or AUTHOR."""
+    return bool(_SECRET_WORD.search(name))
 
 
 def _base_dir(info: ValidationInfo) -> Path:
@@ -116,6 +136,25 @@ def _file_path(value: Any, info: ValidationInfo) -> Any:
     if not path.is_absolute():
         path = _base_dir(info) / path
     return Path(os.path.normpath(path))
+
+
+def _existing_file(value: Any, info: ValidationInfo) -> Any:
+    """A file that must be there when a run loads the target (a CA bundle):
+    missing, it would fail in the middle of a check as an error naming no
+    path. Loads that only read the description (``gonogo rbac``, the sandbox
+    target before ``gonogo sandbox up`` made its CA) do not ask for it."""
+    if not (info.context or {}).get("require_files"):
+        return value
+    if isinstance(value, Path) and not value.is_file():
+        state = "is a directory" if value.is_dir() else "does not exist"
+        raise PydanticCustomError(
+            "file_missing",
+            "names {path}, which {state}; fix the path (relative to the target file's "
+            "directory), create the file first (the sandbox's CA: gonogo sandbox up) "
+            "or remove the key",
+            {"path": str(value), "state": state},
+        )
+    return value
 
 
 def _work_path(value: Any) -> Any:
@@ -174,6 +213,8 @@ def _tag(value: Any) -> Any:
 
 FilePath = Annotated[Path, BeforeValidator(_file_path)]
 """Relative to the target file's directory; absolute once loaded."""
+ExistingFile = Annotated[Path, BeforeValidator(_file_path), AfterValidator(_existing_file)]
+"""A :data:`FilePath` that must name an existing file when the target loads."""
 WorkPath = Annotated[Path, BeforeValidator(_work_path)]
 """Relative to the working directory of the run."""
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
@@ -248,8 +289,11 @@ class SecretRef(_Model):
 
     def resolve_env(self) -> str | None:
         """The value of the referenced environment variable; None when the
-        reference is a Kubernetes Secret or the variable is unset."""
-        return os.environ.get(self.env) if self.env else None
+        reference is a Kubernetes Secret or the variable is unset. The value
+        is masked wherever it turns up from now on."""
+        value = os.environ.get(self.env) if self.env else None
+        redactor.add_secret(value)
+        return value
 
     def describe(self) -> str:
         """Where the secret lives, for messages; never the value."""
@@ -282,7 +326,7 @@ class Registry(_Model):
     repository_prefix: str
     """Image name prefix used in manifests, e.g. ghcr.io/sophia-ai."""
     auth: SecretRef | None = None
-    ca_bundle: FilePath | None = None
+    ca_bundle: ExistingFile | None = None
     insecure_http: bool = False
     """Allow a plain-http registry (loopback sandboxes only)."""
 
@@ -350,7 +394,7 @@ class Monitoring(_Model):
 class TlsHost(_Model):
     host: str
     port: int = Field(default=443, ge=1, le=65535)
-    ca_bundle: FilePath | None = None
+    ca_bundle: ExistingFile | None = None
     """Trust this CA instead of the system store (private or sandbox CAs)."""
 
 
@@ -1134,8 +1178,11 @@ def _did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def load_target(path: str | Path) -> Target:
-    """Read, validate and return the target in ``path``; raises ConfigError."""
+def load_target(path: str | Path, *, require_files: bool = False) -> Target:
+    """Read, validate and return the target in ``path``; raises ConfigError.
+
+    ``require_files``: a run is about to use the target, so the files it reads
+    during checks (``ca_bundle``) must exist now."""
     file = Path(path)
     document = load_yaml(file)
     if not isinstance(document.data, dict):
@@ -1148,10 +1195,14 @@ def load_target(path: str | Path) -> Target:
         )
     base_dir = file.absolute().parent
     try:
-        target = Target.model_validate(document.data, context={"base_dir": base_dir})
+        target = Target.model_validate(
+            document.data, context={"base_dir": base_dir, "require_files": require_files}
+        )
     except ValidationError as e:
         raise _config_error(e, document) from None
     target._source = file
+    for name in target.secret_env_names():
+        redactor.add_secret(os.environ.get(name))
     return target
 
 
