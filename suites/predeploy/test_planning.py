@@ -54,7 +54,11 @@ def test_release_notes_prepared(target: Any, environment: str, evidence: Any, re
 
 
 @pytest.mark.item("Backup verification")
-@pytest.mark.kube_access("list backups.velero.io in all namespaces", "get,patch restorable")
+@pytest.mark.kube_access(
+    "list backups.velero.io in all namespaces",
+    "get,patch restorable",
+    "bind,escalate roles",  # a dry run of Roles and RoleBindings is authorized as the real one
+)
 def test_backup_verification(
     target: Any,
     env_policy: Any,

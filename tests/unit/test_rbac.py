@@ -86,32 +86,31 @@ def _docs(text: str) -> list[dict]:
 def test_manifests_hold_the_account_roles_and_bindings_and_no_wildcard() -> None:
     text = render(_plan(*CHECKS), "gonogo")
     assert "*" not in text
+    assert "kind: Namespace" not in text  # kubectl delete -f must never delete a namespace
     docs = _docs(text)
     kinds = [(d["kind"], d["metadata"].get("namespace")) for d in docs]
     assert kinds == [
-        ("Namespace", None),
         ("ServiceAccount", "sophia"),
         ("Role", "sophia"),
         ("RoleBinding", "sophia"),
-        ("Namespace", None),
         ("Role", "gonogo-records"),
         ("RoleBinding", "gonogo-records"),
         ("ClusterRole", None),
         ("ClusterRoleBinding", None),
     ]
-    role = docs[2]
+    role = docs[1]
     assert role["rules"] == [
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "patch"]},
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]},
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]},
     ]
-    assert docs[5]["rules"] == [
+    assert docs[3]["rules"] == [
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list", "create"]}
     ]
-    assert docs[7]["rules"] == [
+    assert docs[5]["rules"] == [
         {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["list"]}
     ]
-    for binding in (docs[3], docs[6], docs[8]):
+    for binding in (docs[2], docs[4], docs[6]):
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "gonogo", "namespace": "sophia"}
         ]
@@ -123,15 +122,14 @@ def test_removing_a_declaration_removes_its_rule() -> None:
     without = _docs(
         render(_plan(*[c for c in CHECKS if c[0] != "Configuration validation"]), "gonogo")
     )
-    assert full[2]["rules"][0]["verbs"] == ["get", "list", "patch"]
-    assert without[2]["rules"][0] == {
+    assert full[1]["rules"][0]["verbs"] == ["get", "list", "patch"]
+    assert without[1]["rules"][0] == {
         "apiGroups": [""],
         "resources": ["configmaps", "secrets"],
         "verbs": ["list"],
     }
     only_nodes = _docs(render(_plan(CHECKS[0], records=None), "gonogo"))
     assert [d["kind"] for d in only_nodes] == [
-        "Namespace",
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",
@@ -145,7 +143,7 @@ def test_restorable_is_expanded_to_the_clusters_kinds_never_granted_as_a_word() 
     assert not expanded.needs_discovery
     text = render(expanded, "gonogo")
     assert "restorable" not in text.split("# Made by")[0].replace("# ", "")
-    rules = _docs(text)[2]["rules"]
+    rules = _docs(text)[1]["rules"]
     assert rules == [
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"]},
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"]},

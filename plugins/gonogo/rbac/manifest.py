@@ -74,11 +74,11 @@ def render(plan: AccessPlan, service_account: str, *, command: str = "") -> str:
     if command:
         header.append(f"# Made by: {command}")
     header.append("# Apply with an administrator's kubeconfig: ... | kubectl apply -f -")
-    docs.append(
-        _doc(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
-            [*header, f"# The account lives in the environment's namespace, {ns}."],
-        )
+    header.append(
+        "# The namespaces must exist (kubectl create namespace NAME): "
+        + ", ".join(dict.fromkeys([ns, *plan.namespaces()]))
+        + ". No Namespace is in here, so 'kubectl delete -f' of this file deletes only the "
+        "account and its permissions."
     )
     docs.append(
         _doc(
@@ -86,24 +86,14 @@ def render(plan: AccessPlan, service_account: str, *, command: str = "") -> str:
                 "apiVersion": "v1",
                 "kind": "ServiceAccount",
                 "metadata": {"name": service_account, "namespace": ns, **meta},
-            }
+            },
+            header,
         )
     )
     name = service_account
     for namespace in plan.namespaces():
         needs = [n for n in plan.needs if n.namespace == namespace]
         rules = _rules(needs)
-        if namespace != ns:
-            docs.append(
-                _doc(
-                    {
-                        "apiVersion": "v1",
-                        "kind": "Namespace",
-                        "metadata": {"name": namespace, **meta},
-                    },
-                    [f"# {namespace}: what the run reads and keeps there; made if missing."],
-                )
-            )
         docs.append(
             _doc(
                 {
