@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from gonogo.rbac.access import RESOURCES, Need, parse
 from gonogo.rbac.manifest import render
 from gonogo.rbac.plan import AccessPlan
 from gonogo.rbac.plugin import PLAN_ENV
+
+from tests.local_http import serving, url_of
 
 # -- declarations ---------------------------------------------------------------
 
@@ -295,3 +298,112 @@ def test_the_rbac_command_explains_itself() -> None:
     text = sub.choices["rbac"].format_help()
     for words in ("kube_access", "dry run", "kubectl create token", "exit 4", "--service-account"):
         assert words in text
+
+
+# -- the preflight against a loopback API server ---------------------------------
+
+DENIED = {("apps", "deployments", "patch")}
+
+
+class _Authorizer(BaseHTTPRequestHandler):
+    """Answers SelfSubjectAccessReviews: everything but DENIED is allowed."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path.endswith("/selfsubjectaccessreviews"):
+            a = body["spec"]["resourceAttributes"]
+            allowed = (a.get("group", ""), a["resource"], a["verb"]) not in DENIED
+            answer = {**body, "status": {"allowed": allowed}}
+        else:
+            answer = {**body, "status": {"userInfo": {"username": "system:serviceaccount:shop:ci"}}}
+        data = json.dumps(answer).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+PREFLIGHT_CHECK = """\
+import pathlib
+import pytest
+
+@pytest.mark.item("Deploy services")
+@pytest.mark.mutating
+@pytest.mark.kube_access({declaration!r})
+def test_deploy(target):
+    pathlib.Path("ran").write_text("the check ran")
+"""
+
+
+def _preflight_project(project: pytest.Pytester, server: str, declaration: str) -> None:
+    kubeconfig = project.path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": server}}],
+                "users": [{"name": "u", "user": {"token": "t0ken"}}],
+                "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "ctx",
+            }
+        )
+    )
+    target = project.path / "target.yaml"
+    text = target.read_text().rstrip("\n")
+    target.write_text(f"{text}\nkube: {{kubeconfig: '{kubeconfig}', context: ctx}}\n")
+    project.makepyfile(test_checks=PREFLIGHT_CHECK.format(declaration=declaration))
+
+
+def _run(project: pytest.Pytester) -> pytest.RunResult:
+    return project.runpytest_subprocess(
+        "-p",
+        "gonogo.rbac.plugin",
+        "--target",
+        "target.yaml",
+        "--env",
+        "production",
+        "-m",
+        "deploy",
+        "--execute",
+    )
+
+
+def test_a_run_whose_account_lacks_a_declared_permission_is_refused_before_any_check(
+    project: pytest.Pytester,
+) -> None:
+    with serving(_Authorizer) as server:
+        _preflight_project(project, url_of(server), "get,patch deployments")
+        result = _run(project)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    lines = [line for line in result.stderr.lines if "refused before any check ran" in line]
+    assert len(lines) == 1, result.stderr.str()
+    assert (
+        "the account system:serviceaccount:shop:ci may not patch deployments.apps in namespace "
+        "shop, which Deploy services needs; grant it with: gonogo rbac --target target.yaml "
+        "--env production -m deploy --service-account ci | kubectl apply -f -"
+    ) in lines[0]
+    assert not (project.path / "ran").exists()
+
+
+def test_a_run_whose_account_has_every_permission_runs(project: pytest.Pytester) -> None:
+    with serving(_Authorizer) as server:
+        _preflight_project(project, url_of(server), "get,list deployments")
+        result = _run(project)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert (project.path / "ran").exists()
+
+
+def test_an_api_server_that_cannot_be_asked_leaves_the_decision_to_the_checks(
+    project: pytest.Pytester,
+) -> None:
+    with serving(_Authorizer) as server:
+        closed = url_of(server)
+    _preflight_project(project, closed, "get,patch deployments")
+    result = _run(project)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert (project.path / "ran").exists()

@@ -43,7 +43,9 @@ class Denied:
         plan = self.plan
         first = self.missing[0]
         who = f"account {self.user}" if self.user else "run's account"
-        checks = "; ".join(plan.reasons.get(first, [])[:3]) or "the selected checks"
+        whys = plan.reasons.get(first, [])
+        checks = "; ".join(whys[:3]) + ("; ..." if len(whys) > 3 else "")
+        needs = "needs" if len(whys) == 1 else "need"
         more = ""
         if len(self.missing) > 1:
             rest = ", ".join(n.describe() for n in self.missing[1:4])
@@ -51,7 +53,8 @@ class Denied:
             more = f" (and {len(self.missing) - 1} more: {rest}{', ...' if extra > 0 else ''})"
         return (
             f"refused before any check ran: the {who} may not {first.describe()}{more}, "
-            f"which {checks} need(s); grant it with: {command} | kubectl apply -f - "
+            f"which {checks or 'the selected checks'} {needs}; grant it with: {command} "
+            "| kubectl apply -f - "
             "(with an administrator's kubeconfig)"
         )
 
