@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import ssl
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,7 +166,8 @@ def translate(
             message = json.loads(error.body or "{}").get("message", "")
         except (ValueError, AttributeError, TypeError):
             message = ""
-        text = f"{what}: API server answered {status} {reason}".rstrip() + (
+        who = f"API server {server}" if server else "API server"
+        text = f"{what}: {who} answered {status} {reason}".rstrip() + (
             f": {_one_line(str(message))}" if message else ""
         )
         if status in (401, 403):
@@ -174,9 +177,18 @@ def translate(
         return ApiStatusError(text, status)
     if isinstance(error, urllib3.exceptions.HTTPError | OSError):
         return ApiServerUnreachable(
-            f"{what}: {unreachable_text(server or 'at the kube context', error, timeout)}"
+            f"{what}: {unreachable_text(server or _server_of(error), error, timeout)}"
         )
     return ProbeError(f"{what}: {error.__class__.__name__}: {_one_line(str(error))}")
+
+
+def _server_of(error: Exception) -> str:
+    """The server a urllib3 error was about, from its connection pool."""
+    pool = getattr(error, "pool", None)
+    if pool is None:
+        return "of the kube context"
+    port = f":{pool.port}" if pool.port else ""
+    return f"{pool.scheme}://{pool.host}{port}"
 
 
 def _one_line(text: str) -> str:
@@ -219,6 +231,18 @@ class KubeClient:
     def close(self) -> None:
         self.api.close()
 
+    @contextmanager
+    def _insecure_allowed(self) -> Iterator[None]:
+        """A kubeconfig's ``insecure-skip-tls-verify: true`` is the user's
+        choice; urllib3 warning about it on every request (an error where
+        warnings are errors) is not news to them."""
+        if self.api.configuration.verify_ssl:
+            yield
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+            yield
+
     def _call(
         self,
         method: str,
@@ -244,14 +268,15 @@ class KubeClient:
                 body=body,
                 auth_settings=["BearerToken"],
             )
-            response = self.api.call_api(
-                method, url, header_params=headers, body=body, _request_timeout=self.timeout
-            )
-            data = response.read()
+            with self._insecure_allowed():
+                response = self.api.call_api(
+                    method, url, header_params=headers, body=body, _request_timeout=self.timeout
+                )
+                data = response.read()
             if not 200 <= response.status < 300:
                 raise ApiException(http_resp=response.response)
         except ApiException as e:
-            raise translate(e, what) from None
+            raise translate(e, what, server=self.host) from None
         except (urllib3.exceptions.HTTPError, OSError) as e:
             cause = _remember_unreachable(self.host, unreachable_text(self.host, e, self.timeout))
             raise ApiServerUnreachable(f"{what}: {cause}") from None

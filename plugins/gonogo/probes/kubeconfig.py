@@ -22,7 +22,8 @@ from gonogo.yamlio import YAMLError, load_all
 DEFAULT = "~/.kube/config"
 
 FIX_FILE = (
-    "set kube.kubeconfig in the target (or KUBECONFIG) to a file `kubectl config view --raw` reads"
+    "point kube.kubeconfig in the target (or KUBECONFIG) at a kubeconfig, "
+    "e.g. one written by `kubectl config view --raw`"
 )
 FIX_CONTEXT = "pass --kube-context or set kube.context in the target"
 
@@ -117,13 +118,14 @@ def read(kubeconfig: Path | None, context: str | None) -> Kubeconfig:
     paths, source = locate(kubeconfig)
     configs = [_read(p) for p in paths]
     contexts: dict[str, dict[str, Any]] = {}
-    clusters: set[str] = set()
+    clusters: dict[str, Any] = {}
     users: set[str] = set()
     current = None
     for config in configs:
         for entry in config.get("contexts") or []:
             contexts.setdefault(entry["name"], entry.get("context") or {})
-        clusters.update(e["name"] for e in config.get("clusters") or [])
+        for entry in config.get("clusters") or []:
+            clusters.setdefault(entry["name"], entry.get("cluster"))
         users.update(e["name"] for e in config.get("users") or [])
         # As the client library merges: the last file's current-context wins.
         current = config.get("current-context") or current
@@ -146,6 +148,12 @@ def read(kubeconfig: Path | None, context: str | None) -> Kubeconfig:
         raise ConfigError(
             f"{source}: context {chosen!r} names cluster {cluster!r}, which is not defined; "
             f"{FIX_FILE}"
+        )
+    server = clusters[cluster].get("server") if isinstance(clusters[cluster], dict) else None
+    if not isinstance(server, str) or not server.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"{source}: cluster {cluster!r} of context {chosen!r} has no server URL "
+            f"(server: https://HOST:PORT, found {server!r}); {FIX_FILE}"
         )
     user = entry.get("user")
     if user is not None and user not in users:
