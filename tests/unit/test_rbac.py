@@ -407,3 +407,29 @@ def test_an_api_server_that_cannot_be_asked_leaves_the_decision_to_the_checks(
     result = _run(project)
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert (project.path / "ran").exists()
+
+
+def test_under_xdist_every_check_fails_with_the_refusal_before_its_fixtures(
+    project: pytest.Pytester,
+) -> None:
+    with serving(_Authorizer) as server:
+        _preflight_project(project, url_of(server), "get,patch deployments")
+        result = project.runpytest_subprocess(
+            "-p",
+            "gonogo.rbac.plugin",
+            "--target",
+            "target.yaml",
+            "--env",
+            "production",
+            "-m",
+            "deploy",
+            "--execute",
+            "-n",
+            "1",
+        )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(
+        ["*refused before any check ran: * may not patch deployments.apps*"]
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert not (project.path / "ran").exists()

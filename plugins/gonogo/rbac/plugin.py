@@ -12,7 +12,8 @@ that a check reaching Kubernetes declares it, and the preflight.
   run with exit 4 before any check, and so any change, runs. Exit 4 and not
   a failed first gate: nothing about the release was judged, so there is no
   NO-GO to record, only a configuration to fix (the account's Roles), and the
-  line says how.
+  line says how. Under xdist a worker cannot end the run that way; there
+  every check fails with the same line before its fixtures run (exit 1).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ PLAN_ENV = "GONOGO_RBAC_PLAN"
 """Where ``gonogo rbac``'s collection writes the access plan (JSON)."""
 
 PLANS_KEY = pytest.StashKey[dict[str, AccessPlan]]()
+REFUSAL_KEY = pytest.StashKey[str]()
+"""On an xdist worker: why the run's account was refused."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -108,7 +111,22 @@ def pytest_runtestloop(session: pytest.Session) -> None:
             preflight.service_account_of(denied.user, plan.namespace),
             settings.rollback,
         )
-        raise pytest.UsageError(denied.line(command))
+        line = denied.line(command)
+        if hasattr(config, "workerinput"):
+            # An xdist worker cannot end the run with a usage error (the
+            # controller would report a crash and lose the line): each of its
+            # checks fails before its fixtures, so nothing changes either.
+            config.stash[REFUSAL_KEY] = line
+            return
+        raise pytest.UsageError(line)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under xdist, a refused run's checks fail before any fixture is set up."""
+    refusal = item.config.stash.get(REFUSAL_KEY, None)
+    if refusal is not None:
+        pytest.fail(refusal, pytrace=False)
 
 
 def _selection(config: pytest.Config, items: list[pytest.Item]) -> str:
