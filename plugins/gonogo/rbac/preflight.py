@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from gonogo.errors import ConfigError, ProbeError
+from gonogo.errors import GonogoError, ProbeError
 from gonogo.rbac.access import Need
 from gonogo.rbac.plan import AccessPlan, restorable_kinds
 
@@ -100,7 +100,7 @@ def check(target: Any, kube_context: str | None, plan: AccessPlan) -> Denied | N
 
     try:
         kube = client_for(target, kube_context)
-    except ConfigError:
+    except GonogoError:
         return None
     try:
         kube.timeout = min(kube.timeout, TIMEOUT)
@@ -110,7 +110,7 @@ def check(target: Any, kube_context: str | None, plan: AccessPlan) -> Denied | N
             needs = plan.needs
             with ThreadPoolExecutor(max_workers=8) as pool:
                 allowed = list(pool.map(lambda n: _review(kube, n), needs))
-        except ProbeError:
+        except GonogoError:
             return None
         missing = [n for n, ok in zip(needs, allowed, strict=True) if not ok]
         if not missing:
