@@ -50,13 +50,16 @@ _STAGE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("deploy", re.compile(r"\bdeploy", re.I)),
 )
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# Patterns are written so that no two quantifiers can share the same spaces:
+# a checklist line may be megabytes long, and it must still parse in linear time.
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _CHECKBOX = re.compile(r"^(\s*)[-*+]\s+\[([ xX!\-])\]\s+(.*)$")
 _NUMBERED = re.compile(r"^(\s*)(\d+)[.)]\s+(.*)$")
 _BULLET = re.compile(r"^(\s*)[-*+]\s+(.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _BOLD_TITLE = re.compile(r"^\*\*(.+?)\*\*\s*(?:[-:–—]\s*)?(.*)$")
-_OFFSET = re.compile(r"\bT\s*([+\-−–]|±)?\s*(\d+)\s*(m|min|mins|minutes?|h|hours?)?\b", re.I)
+_OFFSET = re.compile(r"\bT\s*(?:([+\-−–±])\s*)?(\d{1,6})\s*(m|min|mins|minutes?|h|hours?)?\b", re.I)
+_OFFSET_TEXT = re.compile(r"\(\s*T\s*(?:[-+−–±]\s*)?\d[^)]*\)")
 
 
 def stage_key_for(title: str) -> str | None:
@@ -130,7 +133,7 @@ class Phase:
         """ "Phase 1 (T-30)" for "Phase 1: Pre-deployment Validation (T-30 minutes)";
         the title itself when it has no "Phase N" prefix or offset."""
         m = re.match(r"^(Phase\s+\d+)\b", self.title, re.I)
-        name = m.group(1) if m else re.sub(r"\s*\(\s*T\s*[-+−–±]?\s*\d[^)]*\)", "", self.title)
+        name = m.group(1) if m else " ".join(_OFFSET_TEXT.sub(" ", self.title).split())
         if self.offset_minutes is not None:
             return f"{name} ({format_offset(self.offset_minutes)})"
         return name
@@ -249,6 +252,16 @@ def _split_title(text: str) -> tuple[str, str]:
     return text.strip(), ""
 
 
+def _shown(text: str, limit: int = 80) -> str:
+    """A title quoted for an error line, cut short: a line may be megabytes long."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _heading_text(text: str) -> str:
+    """A heading's text without the closing hashes ATX headings may carry."""
+    return text.rstrip().rstrip("#").rstrip()
+
+
 def _indent(text: str) -> int:
     return len(text.expandtabs(4)) - len(text.expandtabs(4).lstrip())
 
@@ -291,7 +304,7 @@ def parse_checklist(text: str, source: Path | None = None) -> Checklist:
             continue
         heading = _HEADING.match(raw)
         if heading:
-            level, title = len(heading.group(1)), heading.group(2).strip()
+            level, title = len(heading.group(1)), _heading_text(heading.group(2))
             current = top = None
             if level == 2:
                 stage = Stage(title=title, key=stage_key_for(title) or "", line=line_no)
@@ -345,7 +358,7 @@ def parse_checklist(text: str, source: Path | None = None) -> Checklist:
             continue
         if not st.key:
             raise ConfigError(
-                f"stage '{st.title}' has items but its heading names no stage "
+                f"stage {_shown(st.title)} has items but its heading names no stage "
                 f"({', '.join(STAGE_KEYS)}); put one of those words in the heading",
                 file=source,
                 line=st.line,
@@ -367,16 +380,59 @@ def _dedent_block(lines: list[str]) -> str:
 
 
 def load_checklist(path: str | Path) -> Checklist:
-    """Read and parse a checklist file; a missing file is a ConfigError naming the option."""
+    """Read, parse and vet a checklist file. Every way it can be unusable is a
+    ConfigError naming the file (and line) and the fix: missing, a directory,
+    unreadable, not UTF-8, a stage heading without a stage word, an item title
+    a phase holds twice, or no checklist items at all (a checklist that checks
+    nothing must not pass for one that passed)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except FileNotFoundError as e:
         raise ConfigError(
             "checklist file not found; pass --checklist FILE or set gonogo_checklist "
             "in the ini file",
             file=p,
         ) from e
+    except IsADirectoryError as e:
+        raise ConfigError(
+            "is a directory, not a checklist; pass --checklist FILE (a Markdown file)", file=p
+        ) from e
     except OSError as e:
-        raise ConfigError(f"cannot read checklist: {e.strerror}", file=p) from e
-    return parse_checklist(text, source=p)
+        raise ConfigError(
+            f"cannot read checklist: {e.strerror}; check the path and its permissions", file=p
+        ) from e
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{data[e.start]:02x}); save the checklist as UTF-8",
+            file=p,
+            line=line,
+        ) from None
+    checklist = parse_checklist(text, source=p)
+    _refuse_repeated_titles(checklist)
+    if not any(True for _ in checklist.all_items()):
+        raise ConfigError(
+            "has no checklist items; add '- [ ] **Title**' lines under a stage heading "
+            "('## Pre-Deployment Checklist', '### Phase ...'), or pass --checklist FILE",
+            file=p,
+        )
+    return checklist
+
+
+def _refuse_repeated_titles(checklist: Checklist) -> None:
+    """Two items of one phase with one title cannot be told apart by a test's
+    item(...) binding, nor by an approver reading the report."""
+    for phase in checklist.phases():
+        seen: dict[str, Item] = {}
+        for item in phase.all_items():
+            first = seen.setdefault(_norm(item.title), item)
+            if first is not item:
+                raise ConfigError(
+                    f"item {_shown(item.title)} repeats the item of line {first.line} in "
+                    f"phase {_shown(phase.title)}; give each item of a phase its own title",
+                    file=checklist.source,
+                    line=item.line,
+                )

@@ -93,23 +93,54 @@ def _load_targets(settings: Settings) -> dict[str, Any]:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """The earliest moment gonogo can see how pytest read the command line."""
+    from gonogo.rootdir import refuse_misread_paths
+
+    refuse_misread_paths(early_config, args)
+
+
+SCHEDULED_DIST: tuple[str, ...] = ("load", "loadgroup", "loadscope")
+"""--dist modes under which gonogo's own scheduler keeps each target on one worker."""
+
+
+def _refuse_foreign_scheduling(config: pytest.Config) -> None:
+    dist = getattr(config.option, "dist", "no")
+    if dist == "each":
+        raise pytest.UsageError(
+            "--dist each would run every target's timeline on every worker, against the "
+            "same cluster (each rollout once per worker); use -n N alone "
+            "(gonogo keeps each target on one worker)"
+        )
+    if dist not in ("no", *SCHEDULED_DIST):
+        raise pytest.UsageError(
+            f"--dist {dist} would split a target's timeline across workers; "
+            "use -n N alone (gonogo keeps each target on one worker)"
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    """Validate everything a run depends on before any report plugin is set
+    up: a usage or configuration error ends here, with one line and exit 4,
+    and writes no report."""
     register_markers(config)
+    _refuse_foreign_scheduling(config)
     settings = Settings.from_config(config)
     _run_suites_for_targets(config, settings)
     config.stash[SETTINGS_KEY] = settings
     try:
         config.stash[TARGETS_KEY] = _load_targets(settings)
         config.stash[SIGNOFFS_KEY] = load_signoffs(settings.signoffs) if settings.signoffs else []
+        config.stash[CHECKLIST_KEY] = _checklist_at_configure(config, settings)
     except ConfigError as e:
         raise pytest.UsageError(str(e)) from None
-    config.stash[CHECKLIST_KEY] = None
-    dist = getattr(config.option, "dist", "no")
-    if dist not in ("no", "load", "loadgroup", "loadscope", "each"):
-        raise pytest.UsageError(
-            f"--dist {dist} would split a target's timeline across workers; "
-            "use -n N alone (gonogo keeps each target on one worker)"
-        )
+    checklist = config.stash[CHECKLIST_KEY]
+    if checklist is not None:
+        for name in settings.phases:
+            _phase_named(checklist, "--phase", name)
+        if settings.from_phase is not None:
+            _phase_named(checklist, "--from-phase", settings.from_phase)
     if not _is_xdist_controller(config):
         config.pluginmanager.register(
             Gatekeeper(config, settings, runlog_of(config), config.stash[TARGETS_KEY]),
@@ -126,6 +157,23 @@ def pytest_configure(config: pytest.Config) -> None:
     configure_reports(config)
 
 
+def _checklist_at_configure(config: pytest.Config, settings: Settings) -> Checklist | None:
+    """The checklist, loaded once, here, whenever the run names one or needs one
+    (a target, --checklist, --phase, --from-phase, --gonogo-checklist) or the
+    default file exists. A project that binds nothing and has no checklist
+    gets None; binding an item then is the same one-line error."""
+    needed = (
+        settings.targets
+        or settings.list_checklist
+        or settings.phases
+        or settings.from_phase
+        or config.getoption("gonogo_checklist_file")
+    )
+    if not needed and not settings.checklist.exists():
+        return None
+    return load_checklist(settings.checklist)
+
+
 def _run_suites_for_targets(config: pytest.Config, settings: Settings) -> None:
     """``pytest -m predeploy --target T`` with no paths means the checklist
     suites, not the project's own tests: where ``testpaths`` would have been
@@ -138,7 +186,7 @@ def _run_suites_for_targets(config: pytest.Config, settings: Settings) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """One worker per target timeline (see gonogo.scheduling)."""
-    if config.option.dist not in ("load", "loadgroup", "loadscope"):
+    if config.option.dist not in SCHEDULED_DIST:
         return None
     from gonogo.scheduling import TimelineScheduling
 
@@ -147,7 +195,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def checklist_of(config: pytest.Config) -> Checklist:
-    """The checklist, loaded on first use so runs that bind nothing need none."""
+    """The checklist loaded at configure time; a ConfigError naming the file
+    and the fix when the run has none."""
     checklist = config.stash.get(CHECKLIST_KEY, None)
     if checklist is None:
         checklist = load_checklist(get_settings(config).checklist)
@@ -183,8 +232,13 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
         if mark is None:
             continue
         try:
-            checked = resolve(checklist_of(node.config), mark)
-        except (BindingError, ConfigError) as e:
+            checklist = checklist_of(node.config)
+        except ConfigError as e:
+            # The checklist itself is unusable: one line for the run, not one per module.
+            raise pytest.UsageError(str(e)) from None
+        try:
+            checked = resolve(checklist, mark)
+        except BindingError as e:
             errors.append(f"{node.nodeid}: {e}")
             continue
         node.stash[BINDING_KEY] = Binding(checked, target_of(node), service_of(node))
@@ -494,6 +548,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     collector = config.stash.get(COLLECTOR_KEY, None)
     if collector is None or get_settings(config).list_checklist or config.option.collectonly:
+        return
+    if exitstatus == pytest.ExitCode.USAGE_ERROR:
+        # The run never started: no verdict, so no record and no checklist.md.
         return
     targets: dict[str, Any] = config.stash[TARGETS_KEY]
     interrupted = _interruption(session, exitstatus)

@@ -58,6 +58,46 @@ def _positive_int(option: str) -> Callable[[str], int]:
     return parse
 
 
+def _distinct_targets(paths: list[Path]) -> tuple[Path, ...]:
+    """Each target runs its own timeline against its cluster: one file given
+    twice would run the release twice, side by side under -n, so it is refused
+    rather than quietly merged (the user may have meant another file)."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        first = seen.setdefault(path.resolve(), path)
+        if first is not path:
+            twice = (
+                f"--target {path} is given twice"
+                if str(first) == str(path)
+                else f"--target {first} and --target {path} name the same file"
+            )
+            raise pytest.UsageError(
+                f"{twice}; each target runs its own timeline against its cluster, "
+                "so give each file once"
+            )
+    return tuple(paths)
+
+
+def _writable_dir(path: Path, option: str) -> Path:
+    """Refuse, before anything runs, a reports folder that cannot be one: a
+    file, a path under a file, or a folder that cannot be written. The folder
+    itself is created only when a report is written."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        under = "" if existing == path else f" ({existing} is a file)"
+        raise pytest.UsageError(
+            f"{option} {path}: not a directory{under}; name a folder, which gonogo "
+            "creates if it is missing"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise pytest.UsageError(
+            f"{option} {path}: {existing} is not writable; name a folder you can write to"
+        )
+    return path
+
+
 def add_options(parser: pytest.Parser) -> None:
     """Every gonogo option, in one group, help in one voice."""
     group = parser.getgroup("gonogo", "gonogo: deployment checklist gate")
@@ -236,6 +276,10 @@ class Settings:
             Path(checklist_opt) if checklist_opt else rootpath / config.getini("gonogo_checklist")
         )
         reports_opt = config.getoption("reports_dir")
+        targets = _distinct_targets(config.getoption("target"))
+        reports_dir = Path(os.path.expanduser(reports_opt)) if reports_opt else rootpath / "reports"
+        if reports_opt or targets:
+            _writable_dir(reports_dir, "--reports-dir")
         stage_order = tuple(config.getini("gonogo_stage_order"))
         from gonogo.checklist import STAGE_KEYS
 
@@ -245,7 +289,7 @@ class Settings:
                 f"gonogo_stage_order names unknown stages {unknown}; use: {', '.join(STAGE_KEYS)}"
             )
         return cls(
-            targets=tuple(config.getoption("target")),
+            targets=targets,
             environment=config.getoption("gonogo_env"),
             execute=config.getoption("execute"),
             rollback=config.getoption("gonogo_rollback"),
@@ -260,7 +304,7 @@ class Settings:
             backup_secrets=config.getoption("backup_secrets"),
             service=config.getoption("gonogo_service"),
             load_workers=config.getoption("load_workers"),
-            reports_dir=Path(reports_opt) if reports_opt else rootpath / "reports",
+            reports_dir=reports_dir,
             stage_order=stage_order,
         )
 

@@ -13,7 +13,12 @@ and registers, per process:
 
 With a ``--target`` and no ``--html``/``--junitxml`` of the user's, the HTML
 report goes to ``<reports>/gonogo.html`` (self-contained) and the JUnit XML
-to ``<reports>/junit-<env>.xml`` (``junit.xml`` without ``--env``)."""
+to ``<reports>/junit-<env>.xml`` (``junit.xml`` without ``--env``).
+
+Reports are written only once a run has started: gonogo's own usage errors
+end ``pytest_configure`` before any writer is set up, and a usage error met
+while collecting (a bad ``-m`` expression, say) withdraws the writers before
+pytest finishes the session, so no empty report overwrites a real one."""
 
 from __future__ import annotations
 
@@ -67,6 +72,36 @@ def configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(HtmlReport(config), "gonogo-html")
     config.pluginmanager.register(Writers(config, settings), "gonogo-writers")
+    config.pluginmanager.register(UsageErrorGuard(config), "gonogo-usage-guard")
+
+
+WRITER_MODULES: tuple[str, ...] = ("_pytest.junitxml", "pytest_html.")
+"""Where the JUnit and HTML writers' classes live; pytest registers them unnamed."""
+
+
+class UsageErrorGuard:
+    """Withdraws every report writer when collection ends in a usage error:
+    pytest still finishes the session then, and each writer would write its
+    file for a run that never started."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self, session: pytest.Session) -> Any:
+        try:
+            return (yield)
+        except pytest.UsageError:
+            self.withdraw()
+            raise
+
+    def withdraw(self) -> None:
+        manager = self.config.pluginmanager
+        for plugin in list(manager.get_plugins()):
+            name = manager.get_name(plugin) or ""
+            module = type(plugin).__module__
+            if name in ("gonogo-html", "gonogo-writers") or module.startswith(WRITER_MODULES):
+                manager.unregister(plugin)
 
 
 def _default_outputs(config: pytest.Config, settings: Settings) -> None:
