@@ -92,15 +92,8 @@ def parse_yaml(text: str, file: str | Path) -> Document:
     file = Path(file)
     try:
         root = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else None
-        reason = f"YAML syntax error: {e.problem or e.context or 'invalid YAML'}"
-        if e.context and e.context_mark is not None and e.context_mark.line + 1 != line:
-            reason += f" ({e.context} that starts on line {e.context_mark.line + 1})"
-        raise ConfigError(reason, file=file, line=line) from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"YAML syntax error: {e}", file=file) from None
+        raise _syntax_error(e, file) from None
     if root is None:
         return Document(data=None, file=file, lines={(): 1})
     _check_budget(root, file, text)
@@ -108,6 +101,18 @@ def parse_yaml(text: str, file: str | Path) -> Document:
     data = builder.build(root, ())
     builder.lines.setdefault((), root.start_mark.line + 1)
     return Document(data=data, file=file, lines=builder.lines)
+
+
+def _syntax_error(error: yaml.YAMLError, file: Path) -> ConfigError:
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return ConfigError(f"YAML syntax error: {error}", file=file)
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark is not None else None
+    reason = f"YAML syntax error: {error.problem or error.context or 'invalid YAML'}"
+    context = error.context_mark
+    if error.context and context is not None and context.line + 1 != line:
+        reason += f" ({error.context} that starts on line {context.line + 1})"
+    return ConfigError(reason, file=file, line=line)
 
 
 def _children(node: yaml.Node) -> Iterator[yaml.Node]:
@@ -194,6 +199,23 @@ def _refuse_expansion(
         file=file,
         line=mark.line + 1,
     )
+
+
+def parse_yaml_documents(text: str, file: str | Path) -> list[Any]:
+    """Every non-empty document of a multi-document YAML ``text`` (manifests),
+    each held to the same budget and rules as :func:`parse_yaml`."""
+    file = Path(file)
+    try:
+        roots = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.YAMLError as e:
+        raise _syntax_error(e, file) from None
+    documents = []
+    for root in roots:
+        _check_budget(root, file, text)
+        data = _Builder(file).build(root, ())
+        if data:
+            documents.append(data)
+    return documents
 
 
 class _Builder:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from gonogo.errors import ConfigError
 from gonogo.target import load_target
-from gonogo.yamlsource import MAX_DEPTH, MAX_VALUES, parse_yaml
+from gonogo.yamlsource import MAX_DEPTH, MAX_VALUES, parse_yaml, parse_yaml_documents
 
 from .harness import assert_clean_failure, run
 
@@ -230,8 +230,7 @@ def test_a_bad_signoff_file_is_refused_with_its_line_and_fix(case: Case, tmp_pat
             f"--target={target}",
             "--env",
             "production",
-            "--signoffs",
-            str(file),
+            f"--signoffs={file}",
         ],
         tmp_path,
     )
@@ -281,6 +280,17 @@ def test_anchors_used_within_the_budget_still_load() -> None:
     assert data["production"] == {"approval": {"required": True, "role": "ops"}, "timeout_s": 9}
     assert data["staging"]["timeout_s"] == 5
     assert len(data["a3"]) == 9 and data["a3"][0][0][0] == ["lol"] * 9
+
+
+def test_manifest_streams_are_held_to_the_same_budget() -> None:
+    assert parse_yaml_documents("---\na: 1\n---\n---\nb: [1, 2]\n", "m.yaml") == [
+        {"a": 1},
+        {"b": [1, 2]},
+    ]
+    start = time.monotonic()
+    with pytest.raises(ConfigError, match="remove the alias expansion"):
+        parse_yaml_documents("kind: ConfigMap\n---\n" + alias_bomb(), "m.yaml")
+    assert time.monotonic() - start < 0.5
 
 
 def test_nesting_within_the_limit_loads() -> None:
