@@ -3,8 +3,9 @@
 ``pytest_gonogo_rollback_plan`` answers first (``tryfirst``) with revisions
 read from the cluster: each Deployment now running the release, in reverse
 dependency order, with the newest revision that ran the previous release.
-When the cluster cannot be asked (no kube context, API server down) it
-answers None and gonogo's target-only plan is recorded instead.
+When the cluster cannot be asked (no kube context, API server down, or
+silent earlier in the run) it answers None and gonogo's target-only plan is
+recorded instead.
 
 ``pytest_gonogo_rollback`` executes a plan: each step undone like ``kubectl
 rollout undo --to-revision``, waited for, health-checked. Without
@@ -67,7 +68,7 @@ def pytest_gonogo_rollback(
     if not _kube_target(target, environment):
         return None
     assert environment is not None
-    from gonogo.probes.kube import client_for
+    from gonogo.probes.kube import client_for, forget_unreachable
     from gonogo.probes.rollback_k8s import RollbackExecutor
 
     try:
@@ -77,6 +78,9 @@ def pytest_gonogo_rollback(
             RollbackStep(s.deployment, s.from_revision, s.to_revision, f"not run: {e}", 0.0)
             for s in plan.steps
         ]
+    # Undoing a release is worth one more timeout against a server that was
+    # silent earlier in the run: it may be back.
+    forget_unreachable(kube.host)
     try:
         executor = RollbackExecutor(
             kube, target, environment, dry_run=not settings.execute, progress=_progress

@@ -55,7 +55,8 @@ def test_api_errors_become_gonogo_errors(kube: KubeClient) -> None:
 def test_unknown_context_lists_the_known_ones(sandbox_cfg: SandboxConfig) -> None:
     with pytest.raises(
         ConfigError,
-        match=r"no usable kube context 'prod'.*contexts are: kwok-gonogo; pass --kube-context",
+        match=r"no kube context 'prod' in .*kubeconfig; contexts are: kwok-gonogo; "
+        r"pass --kube-context",
     ):
         KubeClient(kubeconfig=sandbox_cfg.kubeconfig, context="prod")
 

@@ -2,8 +2,8 @@
 
 ``KubeClient`` wraps the official client with a timeout on every request, no
 retries inside a request, gonogo's own errors (one line each, the library's
-frames left out), and the run's memory of API servers that did not answer, so
-a silent cluster costs one timeout per run, not one per check.
+frames left out), and a memory of API servers that did not answer, so a silent
+cluster costs one timeout per run, not one (or four) per check.
 ``ClusterSnapshot`` lists each resource kind once and answers every question
 a phase's checks ask from that list, so the number of API requests per phase
 does not grow with the number of services.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,8 +66,8 @@ NO_RETRIES = urllib3.Retry(total=0, raise_on_redirect=False)
 """urllib3's default retries ask three more times, which made the documented
 10 s timeout 40 s per request. A server that did not answer within the timeout
 will not answer a second asking in time either, and one that refused the
-connection is down; the run's memory of unreachable servers (below) then
-spares every later request the wait. Redirects come back as answers."""
+connection is down; the memory of silent servers (below) then spares every
+later request the wait. Redirects come back as answers."""
 
 
 class ApiStatusError(ProbeError):
@@ -90,26 +91,55 @@ def status_of(error: BaseException) -> int | None:
     return error.status if isinstance(error, ApiStatusError) else None
 
 
-_UNREACHABLE: dict[str, str] = {}
-"""Server URL -> why it could not be asked, for the rest of the run."""
-_UNREACHABLE_LOCK = threading.Lock()
+REMEMBER_S = 300.0
+"""Seconds an API server that did not answer within the timeout is not asked
+again: longer than a phase's checks take to fail against it, short enough that
+a server back from a restart is asked again within a long deploy."""
+
+_SILENT: dict[str, tuple[str, float]] = {}
+"""Server URL -> (why it did not answer, when), for ``REMEMBER_S``."""
+_SILENT_LOCK = threading.Lock()
 
 
-def forget_unreachable() -> None:
-    """Start a run with no server remembered as unreachable."""
-    with _UNREACHABLE_LOCK:
-        _UNREACHABLE.clear()
+def forget_unreachable(server: str | None = None) -> None:
+    """Ask ``server`` (every server when None) again on the next request: at
+    the start of a run, and before a rollback, which is worth one more timeout."""
+    with _SILENT_LOCK:
+        if server is None:
+            _SILENT.clear()
+        else:
+            _SILENT.pop(server, None)
 
 
 def unreachable_cause(server: str) -> str | None:
-    """Why ``server`` could not be asked earlier in this run, or None."""
-    with _UNREACHABLE_LOCK:
-        return _UNREACHABLE.get(server)
+    """Why ``server`` did not answer a request of the last ``REMEMBER_S`` seconds, or None."""
+    with _SILENT_LOCK:
+        remembered = _SILENT.get(server)
+        if remembered is None:
+            return None
+        cause, since = remembered
+        if time.monotonic() - since > REMEMBER_S:
+            del _SILENT[server]
+            return None
+        return cause
 
 
-def _remember_unreachable(server: str, cause: str) -> str:
-    with _UNREACHABLE_LOCK:
-        return _UNREACHABLE.setdefault(server, cause)
+def _did_not_answer(error: BaseException) -> bool:
+    """A timeout: the failure that costs the whole timeout each time it is asked
+    (a refused connection, TLS or protocol error costs nothing to ask again)."""
+    reason = error.reason if isinstance(error, urllib3.exceptions.MaxRetryError) else error
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return False
+    return isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError)
+
+
+def _remember(server: str, error: BaseException, cause: str) -> str:
+    """``cause``, remembered when ``error`` was a timeout; the cause remembered
+    first wins, so concurrent checks all show the same line."""
+    if not _did_not_answer(error):
+        return cause
+    with _SILENT_LOCK:
+        return _SILENT.setdefault(server, (cause, time.monotonic()))[0]
 
 
 def _short(error: BaseException) -> str:
@@ -198,8 +228,9 @@ def _one_line(text: str) -> str:
 
 class KubeClient:
     """The Kubernetes API for one target: a timeout on every call, no retries
-    inside a call, and an API server that could not be asked remembered for
-    the run, so every later call fails at once with the same cause."""
+    inside a call, and an API server that did not answer within the timeout
+    remembered (``REMEMBER_S``), so every later call, from this client or
+    another, fails at once with the same cause."""
 
     def __init__(
         self,
@@ -278,7 +309,7 @@ class KubeClient:
         except ApiException as e:
             raise translate(e, what, server=self.host) from None
         except (urllib3.exceptions.HTTPError, OSError) as e:
-            cause = _remember_unreachable(self.host, unreachable_text(self.host, e, self.timeout))
+            cause = _remember(self.host, e, unreachable_text(self.host, e, self.timeout))
             raise ApiServerUnreachable(f"{what}: {cause}") from None
         try:
             decoded = json.loads(data or b"{}")
