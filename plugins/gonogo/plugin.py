@@ -204,17 +204,31 @@ def checklist_of(config: pytest.Config) -> Checklist:
     return checklist
 
 
+NEEDS_TARGET_KEY = pytest.StashKey[list[str]]()
+"""Checks that ask for a target in a run given none; refused once, after collection."""
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target" not in metafunc.fixturenames:
         return
-    targets = metafunc.config.stash[TARGETS_KEY]
+    config = metafunc.config
+    targets = config.stash[TARGETS_KEY]
     if not targets:
-        raise pytest.UsageError(
-            f"{metafunc.definition.nodeid} checks a target: pass --target FILE "
-            "(e.g. --target targets/sandbox.yaml)"
-        )
+        config.stash.setdefault(NEEDS_TARGET_KEY, []).append(metafunc.definition.nodeid)
+        return
     ids = list(targets)
     metafunc.parametrize("target", ids, indirect=True, ids=ids, scope="session")
+
+
+def _refuse_checks_without_target(config: pytest.Config) -> None:
+    """One line for the run, not a collection error per module."""
+    needing = config.stash.get(NEEDS_TARGET_KEY, [])
+    if needing:
+        more = f" (and {len(needing) - 1} more checks)" if len(needing) > 1 else ""
+        raise pytest.UsageError(
+            f"{needing[0]} checks a target{more}: pass --target FILE "
+            "(e.g. --target targets/sandbox.yaml)"
+        )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -253,6 +267,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    _refuse_checks_without_target(config)
     settings = get_settings(config)
     bound = [i for i in items if BINDING_KEY in i.stash]
     for item in bound:

@@ -282,8 +282,11 @@ def test_bad_target_file_exits_4_with_file_and_line(project: pytest.Pytester) ->
 def test_target_checks_need_a_target(project: pytest.Pytester) -> None:
     project.makepyfile(test_suite=suite())
     result = project.runpytest()
-    result.stdout.fnmatch_lines(["*checks a target: pass --target FILE*"])
-    assert result.ret != 0
+    result.stderr.fnmatch_lines(
+        ["ERROR: test_suite.py::test_post checks a target (and 6 more checks): pass --target FILE*"]
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 def test_tests_without_a_target_run_without_one(project: pytest.Pytester) -> None:

@@ -86,6 +86,7 @@ class UsageErrorGuard:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.withdrawn: list[object] = []
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self, session: pytest.Session) -> Any:
@@ -100,8 +101,19 @@ class UsageErrorGuard:
         for plugin in list(manager.get_plugins()):
             name = manager.get_name(plugin) or ""
             module = type(plugin).__module__
-            if name in ("gonogo-html", "gonogo-writers") or module.startswith(WRITER_MODULES):
+            if name in ("gonogo-html", "gonogo-writers"):
                 manager.unregister(plugin)
+            elif module.startswith(WRITER_MODULES):
+                manager.unregister(plugin)
+                self.withdrawn.append(plugin)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Put the withdrawn writers back, idle, for their own plugins to
+        unregister as they always do (junitxml insists on it)."""
+        for plugin in self.withdrawn:
+            config.pluginmanager.register(plugin)
+        self.withdrawn.clear()
 
 
 def _default_outputs(config: pytest.Config, settings: Settings) -> None:
