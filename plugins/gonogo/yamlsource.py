@@ -77,13 +77,23 @@ def load_yaml(path: str | Path) -> Document:
     """Parse ``path``; a missing, unreadable or malformed file is a ConfigError."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except FileNotFoundError:
         raise ConfigError("file not found; check the path", file=file) from None
     except IsADirectoryError:
         raise ConfigError("is a directory, not a YAML file; name the file", file=file) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot be read: {e}", file=file) from None
+    except OSError as e:
+        raise ConfigError(
+            f"cannot be read: {e.strerror or e}; check its permissions", file=file
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"cannot be read: byte 0x{raw[e.start]:02x} is not utf-8 text; save the file as UTF-8",
+            file=file,
+            line=raw.count(b"\n", 0, e.start) + 1,
+        ) from None
     return parse_yaml(text, file)
 
 

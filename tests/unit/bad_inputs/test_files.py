@@ -117,7 +117,8 @@ TARGET_CASES = {
     "empty-file": Case("", ("{file}:1:", "is empty", "docs/targets.md")),
     "a-directory": Case(None, ("--target {file}:", "check the path"), directory=True),
     "not-utf8": Case(
-        TARGET.encode() + b"description: caf\xe9\n", ("{file}:", "cannot be read", "utf-8")
+        TARGET.encode() + b"description: caf\xe9\n",
+        ("{file}:14:", "byte 0xe9 is not utf-8 text", "save the file as UTF-8"),
     ),
     "unset-variable": Case(
         TARGET.replace("http://127.0.0.1:1", "${GONOGO_MATRIX_UNSET}"),
