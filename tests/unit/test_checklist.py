@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,78 @@ def test_hard_cases() -> None:
 def test_missing_checklist_names_the_option(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="pass --checklist FILE"):
         load_checklist(tmp_path / "none.md")
+
+
+@pytest.mark.parametrize(
+    ("heading", "title", "short"),
+    [
+        ("### Phase 1: Validate (T-30 minutes) ###", "Phase 1: Validate (T-30 minutes)", None),
+        ("### Immediate Validation (T+10 minutes)", None, "Immediate Validation (T+10)"),
+        ("### Check (T - 5 min) again", None, "Check again (T-5)"),
+        ("### Wrap up #", "Wrap up", "Wrap up"),
+    ],
+)
+def test_headings_lose_closing_hashes_and_offsets_in_short_names(
+    heading: str, title: str | None, short: str | None
+) -> None:
+    checklist = parse_checklist(f"## Pre-deploy\n{heading}\n- [ ] **x**\n")
+    phase = next(checklist.phases())
+    if title is not None:
+        assert phase.title == title
+    if short is not None:
+        assert phase.short_name == short
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "### T" + " " * 1_000_000 + "x",
+        "### (T" + " " * 1_000_000 + ")",
+        "### " + " " * 500_000 + "#" * 1000 + " " * 500_000 + "x",
+        "### T-" + "9" * 100_000,
+        "### T" + " T" * 500_000,
+        "- [ ] **" + "a" * 2_000_000,
+    ],
+    ids=["offset-spaces", "offset-parens", "closing-hashes", "offset-digits", "many-t", "bold"],
+)
+def test_megabyte_lines_parse_in_linear_time(line: str) -> None:
+    start = time.monotonic()
+    checklist = parse_checklist(f"## Pre-deploy\n{line}\n- [ ] **x**\n")
+    _ = [p.short_name for p in checklist.phases()]
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", r"x\.md: has no checklist items; add '- \[ \] \*\*Title\*\*' lines"),
+        (b"# Notes\nprose only\n", "has no checklist items"),
+        (b"## Pre-deploy\n### Planning\n", "has no checklist items"),
+        (b"## Pre-deploy\n- [ ] a\n- [ ] \xff\n", r"x\.md:3: not UTF-8 text \(byte 0xff\)"),
+        (
+            b"## Pre-deploy\n- [ ] **A**\n- [ ] **a**\n",
+            r"x\.md:3: item 'a' repeats the item of line 2 in phase 'Pre-deploy'",
+        ),
+        (b"## " + b"n" * 10_000 + b"\n- [ ] a\n", r"stage 'n{79}…' has items"),
+    ],
+    ids=["empty", "prose", "headings", "latin1", "repeated", "long-stage-title"],
+)
+def test_an_unusable_checklist_file_is_one_config_error(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "x.md"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_checklist(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_directory_is_not_a_checklist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory, not a checklist; pass --checklist FILE"):
+        load_checklist(tmp_path)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_heading(tmp_path: Path) -> None:
+    path = tmp_path / "x.md"
+    path.write_bytes(b"\xef\xbb\xbf## Pre-deploy\n- [ ] **A**\n")
+    assert [s.key for s in load_checklist(path).stages] == ["predeploy"]
