@@ -41,9 +41,9 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _CLOCK = re.compile(r"^[0-9]{1,2}:[0-5][0-9](:[0-5][0-9])?$")
 _ANCHOR = re.compile(r"&([^\s,\[\]{}]+)")
 
-MAX_VALUES = 100_000
+MAX_VALUES = 250_000
 """Values (keys, items and scalars, every alias counted as what it stands for)
-one file may expand to; a target of 500 services holds about 10 000."""
+one file may expand to: ten times what a target of 500 services holds."""
 MAX_DEPTH = 64
 """Nesting levels one file may have; targets use fewer than ten."""
 
@@ -193,7 +193,8 @@ def _refuse_expansion(
     shared = [key for key, count in uses.items() if count > 1 and key in size]
     if not shared:
         raise ConfigError(
-            f"holds more than {MAX_VALUES:,} values; split it into smaller files",
+            f"holds more than {MAX_VALUES:,} values, ten times a target of 500 services; "
+            "remove generated or repeated content",
             file=file,
             line=node.start_mark.line + 1,
         )
