@@ -312,3 +312,24 @@ def test_kubeconfig_from_the_environment_is_named_as_it_is_set(
     monkeypatch.setenv("KUBECONFIG", "/missing")
     with pytest.raises(ConfigError, match=r"^KUBECONFIG names /missing, which does not exist"):
         KubeClient()
+
+
+def test_http_probes_trust_a_ca_bundle_and_name_a_missing_one(
+    ca: tuple[trustme.CA, Path], tmp_path: Path
+) -> None:
+    from gonogo.probes.http import get_json
+
+    authority, bundle = ca
+    with serving(_tls_server(authority, hosts=("localhost",), days=30)) as server:
+        url = f"https://localhost:{server.server_address[1]}/ok"
+        result = get_json(url, timeout=3, ca_bundle=bundle)
+        assert result.ok, result.summary()
+        missing = tmp_path / "nowhere" / "ca.pem"
+        with pytest.raises(
+            ProbeError, match=rf"^CA bundle {missing} does not exist; fix ca_bundle"
+        ):
+            get_json(url, timeout=3, ca_bundle=missing)
+        not_pem = tmp_path / "not.pem"
+        not_pem.write_text("not a certificate\n")
+        with pytest.raises(ProbeError, match=rf"^CA bundle {not_pem} cannot be used"):
+            get_json(url, timeout=3, ca_bundle=not_pem)

@@ -7,6 +7,7 @@ slowest. Every request has its own timeout and the whole probe a deadline."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from gonogo.errors import ProbeError
 from gonogo.redact import redactor
 
 DEFAULT_TIMEOUT = 5.0
@@ -55,9 +57,24 @@ class HttpRequest:
 
 
 def _verify(ca_bundle: Path | None, verify: bool) -> Any:
+    """What httpx verifies servers with: a context trusting ``ca_bundle`` (httpx
+    deprecates a path), the system's CAs, or nothing. A bundle that is missing
+    or not PEM is a ProbeError naming it, not a bare FileNotFoundError."""
     if not verify:
         return False
-    return str(ca_bundle) if ca_bundle else True
+    if not ca_bundle:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(ca_bundle))
+    except FileNotFoundError:
+        raise ProbeError(
+            f"CA bundle {ca_bundle} does not exist; fix ca_bundle in the target"
+        ) from None
+    except (ssl.SSLError, OSError) as e:
+        raise ProbeError(
+            f"CA bundle {ca_bundle} cannot be used ({e.__class__.__name__}: {e}); "
+            "give a PEM file of CA certificates as ca_bundle in the target"
+        ) from None
 
 
 async def _one(client: httpx.AsyncClient, req: HttpRequest, gate: asyncio.Semaphore) -> HttpResult:
