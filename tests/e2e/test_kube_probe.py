@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -64,7 +65,12 @@ def test_unknown_context_lists_the_known_ones(sandbox_cfg: SandboxConfig) -> Non
 def test_unreachable_api_server_is_retryable_and_says_so(
     tmp_path, sandbox_cfg: SandboxConfig
 ) -> None:  # type: ignore[no-untyped-def]
-    text = sandbox_cfg.kubeconfig.read_text().replace(f":{sandbox_cfg.port('apiserver')}", ":9")
+    # Whatever port the sandbox's API server has, the copy points at a closed one.
+    text = re.sub(
+        r"server: *https://[^\s]+",
+        "server: https://127.0.0.1:9",
+        sandbox_cfg.kubeconfig.read_text(),
+    )
     broken = tmp_path / "kubeconfig"
     broken.write_text(text)
     client = KubeClient(kubeconfig=broken, context=sandbox_cfg.kube_context, timeout=2)
