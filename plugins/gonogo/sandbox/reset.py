@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from gonogo.sandbox import cluster, faults, manifests, stack
+from gonogo.sandbox import cluster, faults, manifests, process, stack
 from gonogo.sandbox.config import SandboxConfig
 from gonogo.sandbox.process import SandboxError
 from gonogo.sandbox.services import alertmanager, fakes, prometheus, redis
@@ -177,13 +177,27 @@ def forget_history(cfg: SandboxConfig) -> None:
     started again on empty storage; the fakes and Redis' demo keys as seeded."""
     prometheus.stop(cfg)
     alertmanager.stop(cfg)
-    try:
-        httpx.post(cfg.url("demo") + "/_sandbox/reset", timeout=HTTP_TIMEOUT_S).raise_for_status()
-    except httpx.HTTPError as e:
-        raise SandboxError(
-            f"the HTTP mirror did not forget its counts ({e}); 'gonogo sandbox logs demo' says why"
-        ) from e
+    _forget_counts(cfg)
     alertmanager.start(cfg)
     prometheus.start(cfg)
     fakes.reset(cfg)
     redis.seed_demo_data(cfg, overwrite=True)
+
+
+def _forget_counts(cfg: SandboxConfig) -> None:
+    """Ask the HTTP mirror to forget its request counts; a mirror started by
+    an older gonogo, which has no such endpoint, is started again instead."""
+    try:
+        answer = httpx.post(cfg.url("demo") + "/_sandbox/reset", timeout=HTTP_TIMEOUT_S)
+    except httpx.HTTPError as e:
+        raise SandboxError(
+            f"the HTTP mirror did not answer ({e}); 'gonogo sandbox logs demo' says why"
+        ) from e
+    if answer.status_code == 404:
+        process.stop(cfg, stack.DEMO)
+        stack.start_demo(cfg)
+    elif answer.status_code != 200:
+        raise SandboxError(
+            f"the HTTP mirror did not forget its counts (HTTP {answer.status_code}); "
+            "'gonogo sandbox logs demo' says why"
+        )
