@@ -107,8 +107,9 @@ def add_options(parser: pytest.Parser) -> None:
         default=[],
         metavar="FILE",
         type=_existing_file("--target"),
-        help="target file describing the system to check (repeatable: each target runs "
-        "its own timeline, on its own xdist worker).",
+        help="target file describing the system to check (repeatable, each file once: each "
+        "target runs its own timeline, on its own xdist worker). For a file outside the "
+        "project write --target=FILE: pytest picks its rootdir before it knows this option.",
     )
     group.addoption(
         "--env",
