@@ -51,7 +51,12 @@ def pytest_runtest_makereport(
     report = yield
     excinfo = call.excinfo
     if report.failed and excinfo is not None and _one_line_failure(excinfo.value):
-        report.longrepr = excinfo.getrepr(style="value", chain=False)
+        longrepr = excinfo.getrepr(style="value", chain=False)
+        if isinstance(excinfo.value, GonogoError) and longrepr.reprcrash is not None:
+            # The summary, JUnit message and checklist read this: the line
+            # itself, not prefixed with the error's module and class.
+            longrepr.reprcrash.message = str(excinfo.value)
+        report.longrepr = longrepr
     return report
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import trustme
@@ -260,6 +261,28 @@ def assert_one_line_per_check(outcome: Outcome, cause: str) -> None:
             )
 
 
+def assert_reports_one_line(outcome: Outcome, cause: str) -> None:
+    """JUnit carries each failure naming ``cause`` as that line (message and
+    body alike), and no written report holds a library traceback."""
+    junit = outcome.reports / "junit-production.xml"
+    failures = [
+        element
+        for element in ElementTree.parse(junit).iter()
+        if element.tag in ("failure", "error") and cause in (element.get("message") or "")
+    ]
+    assert failures, f"no failure in {junit} names {cause!r}"
+    for element in failures:
+        message = element.get("message") or ""
+        body = (element.text or "").strip()
+        assert "\n" not in body and cause in body and body in message, (
+            f"{junit}: the failure is not its one line: {message!r} / {body!r}"
+        )
+        assert "gonogo." not in message.split(cause)[0], f"{junit}: {message!r}"
+    written = outcome.written_text()
+    for text in (*ONE_LINE_BREAKERS, "Traceback (most recent call last)"):
+        assert text not in written, f"{text!r} in a report under {outcome.reports}"
+
+
 # --------------------------------------------------------------------------- #
 # API servers that do not answer, or answer wrong
 # --------------------------------------------------------------------------- #
@@ -413,6 +436,7 @@ def test_a_broken_api_server_is_a_no_go_with_one_line_per_check(
         max_seconds=SILENT_BOUND_S if case.slow else None,
     )
     assert_one_line_per_check(outcome, says)
+    assert_reports_one_line(outcome, says)
 
 
 # --------------------------------------------------------------------------- #
@@ -553,3 +577,4 @@ def test_a_broken_kubeconfig_is_one_line_naming_the_file_and_the_fix(
     for wrong in ("~/.kube/config", "context None", "ConfigException", "TypeError"):
         assert wrong not in outcome.output, f"{wrong!r} in the output:\n{outcome.output[-4000:]}"
     assert_one_line_per_check(outcome, says[0])
+    assert_reports_one_line(outcome, says[0])
