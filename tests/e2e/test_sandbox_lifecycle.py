@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from gonogo.sandbox import cluster, stack
-from gonogo.sandbox.config import SandboxConfig
+from gonogo.sandbox.config import DEFAULT_PORTS, HOST, SandboxConfig
 from gonogo.sandbox.services.fakes import state
 
 UP_BUDGET_S = 90.0
@@ -186,6 +187,23 @@ def test_up_on_a_running_sandbox_resets_it(sandbox_running: SandboxConfig) -> No
     assert state.load(cfg) == state.seed_state(), "the fakes keep an injected fault"
     assert UP_SAYS in done.stdout.splitlines(), done.stdout
     assert took < RESET_BUDGET_S, f"'up' on a running sandbox took {took:.1f} s"
+
+
+def test_reset_of_a_sandbox_that_is_not_running_says_how_to_start_it(tmp_path: Path) -> None:
+    """A sandbox of its own, on ports nothing listens on: nothing to reset."""
+    env = {**os.environ, "GONOGO_SANDBOX_DIR": str(tmp_path / "sandbox")}
+    for name in DEFAULT_PORTS:
+        with socket.socket() as sock:
+            sock.bind((HOST, 0))
+            env[f"GONOGO_SANDBOX_PORT_{name.upper()}"] = str(sock.getsockname()[1])
+    done = subprocess.run(
+        [sys.executable, "-m", "gonogo", "sandbox", "reset"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "gonogo sandbox: the sandbox is not running; 'gonogo sandbox up' starts it, already reset"
+    ]
 
 
 @pytest.mark.sandbox_lifecycle
