@@ -68,7 +68,7 @@ def _from_commands(target: Any, item: Item) -> list[Path]:
 
 @pytest.mark.mutating
 @pytest.mark.item("Update configurations")
-@pytest.mark.kube_access("get,patch configmaps,secrets")
+@pytest.mark.kube_access("get,create,patch configmaps,secrets")
 def test_update_configurations(
     target: Any,
     environment: str,
@@ -88,7 +88,7 @@ def test_update_configurations(
 
 @pytest.mark.mutating
 @pytest.mark.item("Network policies updated")
-@pytest.mark.kube_access("get,patch networkpolicies")
+@pytest.mark.kube_access("get,create,patch networkpolicies")
 def test_network_policies(
     target: Any, kube: Any, namespace: str, dry_run: bool, checklist_item: Item, evidence: Evidence
 ) -> None:
@@ -98,7 +98,7 @@ def test_network_policies(
 @pytest.mark.mutating
 @pytest.mark.item("RBAC and security")
 @pytest.mark.kube_access(
-    "get,patch roles,rolebindings,certificates,clusterissuers",
+    "get,create,patch roles,rolebindings,certificates,clusterissuers",
     "bind,escalate roles",
 )
 def test_rbac_and_security(

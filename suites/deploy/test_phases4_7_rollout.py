@@ -28,8 +28,8 @@ DEPLOY_ITEMS = {
 
 @pytest.mark.mutating
 @pytest.mark.kube_access(
-    "get,patch deployments,services,serviceaccounts,configmaps",
-    "get,patch ingresses,horizontalpodautoscalers,prometheusrules",
+    "get,create,patch deployments,services,serviceaccounts,configmaps",
+    "get,create,patch ingresses,horizontalpodautoscalers,prometheusrules",
     "list,watch deployments",
 )
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def test_release_notes_prepared(target: Any, environment: str, evidence: Any, re
 @pytest.mark.item("Backup verification")
 @pytest.mark.kube_access(
     "list backups.velero.io in all namespaces",
-    "get,patch restorable",
+    "get,create,patch restorable",
     "bind,escalate roles",  # a dry run of Roles and RoleBindings is authorized as the real one
 )
 def test_backup_verification(

@@ -191,7 +191,7 @@ def _has_base(target: Any, environment: str) -> bool:
 
 
 @pytest.mark.item("Configuration validation")
-@pytest.mark.kube_access("get,patch configmaps")
+@pytest.mark.kube_access("get,create,patch configmaps")
 def test_configuration_validation(
     target: Any,
     environment: str,

@@ -161,7 +161,7 @@ def test_rollback_all_in_reverse_order(
 
 @pytest.mark.mutating
 @pytest.mark.item("Restore previous configuration")
-@pytest.mark.kube_access("get,patch restorable", "bind,escalate roles")
+@pytest.mark.kube_access("get,create,patch restorable", "bind,escalate roles")
 def test_restore_previous_configuration(
     kube: Any, backups_dir: Path, namespace: str, dry_run: bool, evidence: Evidence
 ) -> None:

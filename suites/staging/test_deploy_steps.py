@@ -17,10 +17,10 @@ pytestmark = pytest.mark.env("staging")
 @pytest.mark.mutating
 @pytest.mark.item("Deploy to staging namespace")
 @pytest.mark.kube_access(
-    "get,patch namespaces",
-    "get,patch deployments,services,serviceaccounts,configmaps,secrets",
-    "get,patch networkpolicies,roles,rolebindings,horizontalpodautoscalers,ingresses",
-    "get,patch certificates,clusterissuers,prometheusrules",
+    "get,create,patch namespaces",
+    "get,create,patch deployments,services,serviceaccounts,configmaps,secrets",
+    "get,create,patch networkpolicies,roles,rolebindings,horizontalpodautoscalers,ingresses",
+    "get,create,patch certificates,clusterissuers,prometheusrules",
     "bind,escalate roles",
 )
 def test_deploy_to_staging_namespace(
@@ -58,7 +58,7 @@ def test_deploy_to_staging_namespace(
 
 @pytest.mark.mutating
 @pytest.mark.item("Configure staging-specific settings")
-@pytest.mark.kube_access("get,patch configmaps")
+@pytest.mark.kube_access("get,create,patch configmaps")
 def test_configure_staging_settings(
     target: Any, environment: str, namespace: str, kube: KubeClient, dry_run: bool, evidence: Any
 ) -> None:

@@ -26,6 +26,7 @@ from gonogo.rbac.plan import AccessPlan, restorable_kinds
 
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 SELF_REVIEW_PATH = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+READ_VERBS = frozenset({"get", "list", "watch"})
 TIMEOUT = 5.0
 """Seconds for each review: the preflight must not cost a run more than a moment."""
 
@@ -113,6 +114,8 @@ def check(target: Any, kube_context: str | None, plan: AccessPlan) -> Denied | N
         except GonogoError:
             return None
         missing = [n for n, ok in zip(needs, allowed, strict=True) if not ok]
+        # A change the account may not make says more than a read it may not do.
+        missing.sort(key=lambda n: n.verb in READ_VERBS)
         if not missing:
             return None
         return Denied(missing, _user(kube), plan)
