@@ -33,9 +33,13 @@ changes (@pytest.mark.kube_access), plus what the run itself does for them
 the rollback --rollback would plan or run). No wildcard is ever granted.
 
 A mutating check needs its verbs even without --execute: the API server
-authorizes a server-side dry run as the real request. So the account for
-'-m deploy' can patch the release's Deployments whether or not the run was
-given --execute; give a dry-run-only job the '-m predeploy' account.
+authorizes a server-side dry run as the real request, so '-m deploy' without
+--execute needs exactly what it needs with it. RBAC cannot grant "dry run
+only": the pre-deployment gate's dry-run applies (Configuration validation,
+Backup verification) make its account able to change the namespace's objects
+for real (docs/rbac.md says how to fence that). Checks that back up or
+restore every kind of the namespace ('restorable') are expanded through the
+cluster's discovery, so run this where the target's kube context reaches it.
 
 Then mint a token for the account (kubectl create token NAME -n NAMESPACE, or
 a Secret of type kubernetes.io/service-account-token) and keep it in the CI's
