@@ -52,6 +52,7 @@ pytest_plugins = [
     "gonogo.fixtures_load",
     "gonogo.fixtures_predeploy",
     "gonogo.records.plugin",
+    "gonogo.rbac.plugin",
 ]
 
 CHECKLIST_KEY = pytest.StashKey[Checklist | None]()
@@ -81,7 +82,7 @@ def _load_targets(settings: Settings) -> dict[str, Any]:
 
     targets: dict[str, Any] = {}
     for path in settings.targets:
-        target = load_target(path)
+        target = load_target(path, require_files=True)
         target_id = target.name
         n = 2
         while target_id in targets:

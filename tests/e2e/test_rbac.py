@@ -264,3 +264,6 @@ def test_deploy_with_the_predeploy_account_is_refused_before_anything_changes(
     ) in line
     assert "PASSED" not in output and "FAILED" not in output
     assert _deployments(demo.cfg, demo.namespace) == before
+    # A refused run never started: it leaves no report behind.
+    written = [p for p in (system["work"] / "deploy").rglob("*") if p.is_file()]
+    assert not [p for p in written if p.suffix in (".html", ".xml", ".md")], written

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from gonogo.errors import ProbeError
+from gonogo.errors import ConfigError, ProbeError
 from gonogo.probes.kube import KubeClient, status_of
+from gonogo.yamlsource import parse_yaml_documents
 
 FIELD_MANAGER = "gonogo"
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -125,9 +124,11 @@ def load_documents(paths: Iterable[Path]) -> list[dict[str, Any]]:
         )
         for file in files:
             try:
-                loaded = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
-            except (OSError, yaml.YAMLError) as e:
-                raise ProbeError(f"cannot read manifest {file}: {e}") from e
+                loaded = parse_yaml_documents(file.read_text(encoding="utf-8"), file)
+            except (OSError, UnicodeDecodeError) as e:
+                raise ProbeError(f"cannot read manifest {file}: {e}") from None
+            except ConfigError as e:
+                raise ProbeError(f"manifest {e}") from None
             for index, document in enumerate(loaded):
                 if not document:
                     continue

@@ -56,7 +56,7 @@ class HttpRequest:
     timeout: float = DEFAULT_TIMEOUT
 
 
-def _verify(ca_bundle: Path | None, verify: bool) -> Any:
+def tls_verify(ca_bundle: Path | None, verify: bool) -> Any:
     """What httpx verifies servers with: a context trusting ``ca_bundle`` (httpx
     deprecates a path), the system's CAs, or nothing. A bundle that is missing
     or not PEM is a ProbeError naming it, not a bare FileNotFoundError."""
@@ -117,7 +117,7 @@ async def probe_async(
     gate = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
-        verify=_verify(ca_bundle, verify), limits=limits, follow_redirects=False
+        verify=tls_verify(ca_bundle, verify), limits=limits, follow_redirects=False
     ) as client:
         tasks = [asyncio.ensure_future(_one(client, r, gate)) for r in requests]
         # Without an explicit deadline: enough for every wave of requests to

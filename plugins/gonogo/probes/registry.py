@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from gonogo.errors import ConfigError, ProbeError
+from gonogo.probes.http import tls_verify
 
 ACCEPT = ", ".join(
     [
@@ -106,7 +107,7 @@ class RegistryClient:
         self._token = token
         self._bearer: dict[str, str] = {}
         self._client = httpx.Client(
-            timeout=timeout, verify=str(ca_bundle) if ca_bundle else True, follow_redirects=True
+            timeout=timeout, verify=tls_verify(ca_bundle, True), follow_redirects=True
         )
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from gonogo.errors import ConfigError
+from gonogo.probes.http import tls_verify
 from gonogo.redact import redactor
 from gonogo.target import Step, Workflow, dotted_get
 
@@ -149,7 +150,7 @@ def run_workflow(
     first failing step. Each request has the step's own timeout."""
     outcome = WorkflowOutcome(workflow=workflow.name, variables=dict(variables or {}))
     own = client is None
-    http = client or httpx.Client(verify=str(ca_bundle) if ca_bundle else True)
+    http = client or httpx.Client(verify=tls_verify(ca_bundle, True))
     try:
         for step in workflow.steps:
             try:

@@ -80,9 +80,9 @@ WRITER_MODULES: tuple[str, ...] = ("_pytest.junitxml", "pytest_html.")
 
 
 class UsageErrorGuard:
-    """Withdraws every report writer when collection ends in a usage error:
-    pytest still finishes the session then, and each writer would write its
-    file for a run that never started."""
+    """Withdraws every report writer when collection, or the refusal before
+    the first check, ends in a usage error: pytest still finishes the session
+    then, and each writer would write its file for a run that never started."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -90,6 +90,16 @@ class UsageErrorGuard:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self, session: pytest.Session) -> Any:
+        try:
+            return (yield)
+        except pytest.UsageError:
+            self.withdraw()
+            raise
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        """A refusal before the first check (the account lacks a permission)
+        is a usage error too: nothing ran, so nothing is reported."""
         try:
             return (yield)
         except pytest.UsageError:

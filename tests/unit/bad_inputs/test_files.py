@@ -337,10 +337,6 @@ def test_a_present_ca_bundle_loads_and_a_description_read_needs_none(tmp_path: P
     assert loaded.ingress.tls_hosts[0].ca_bundle == tmp_path / "ca.pem"
 
 
-@pytest.mark.xfail(
-    reason="the run loads targets with load_target(path); it must pass require_files=True",
-    strict=True,
-)
 def test_a_run_refuses_a_missing_ca_bundle(tmp_path: Path) -> None:
     target = tmp_path / "target.yaml"
     target.write_text(CA_TARGET, encoding="utf-8")
