@@ -6,13 +6,17 @@ reach the controller that writes the reports."""
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from gonogo.errors import ConfigError
 from gonogo.redact import redactor
+from gonogo.rollback import CRITERIA
 
 USER_PROPERTY = "gonogo.evidence"
 """Key of the report user property that carries a test's evidence as JSON."""
@@ -47,7 +51,10 @@ class Evidence:
         ok: bool | None = None,
     ) -> None:
         """A figure and its limit. Names ``error_rate`` (a fraction) and
-        ``mean_response_s`` are judged against the environment's rollback criteria."""
+        ``mean_response_s`` are judged against the environment's rollback criteria;
+        a name that is almost one of them is refused, because a typo there would
+        silently switch the rollback trigger off."""
+        _refuse_near_criterion(name)
         if ok is None and limit is not None:
             ok = value <= limit
         self.entries.append(
@@ -93,3 +100,22 @@ def evidence_from_report(report: pytest.TestReport) -> list[dict[str, Any]]:
         if key == USER_PROPERTY:
             entries.extend(json.loads(str(value)))
     return entries
+
+
+def _refuse_near_criterion(name: str) -> None:
+    """``error-rate``, ``error_ratio``, ``mean_response_ms``… are refused with
+    the exact name the rollback criteria read."""
+    if name in CRITERIA:
+        return
+    squashed = re.sub(r"[^a-z0-9]", "", name.lower())
+    for criterion in CRITERIA:
+        if squashed == criterion.replace("_", "") or (
+            difflib.SequenceMatcher(None, name.lower(), criterion).ratio() >= 0.85
+        ):
+            unit = "in seconds" if criterion.endswith("_s") else "a fraction"
+            raise ConfigError(
+                f"evidence.measure({name!r}): the rollback criteria read {criterion!r} "
+                f"({CRITERIA[criterion][1]}, {unit}); "
+                f"name the measurement {criterion!r}, or a name not close to it if it must not "
+                "trigger a rollback"
+            )
