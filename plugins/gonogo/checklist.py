@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gonogo.errors import ConfigError
+from gonogo.errors import ConfigError, decode_text
 
 STAGE_KEYS: tuple[str, ...] = (
     "predeploy",
@@ -402,15 +402,7 @@ def load_checklist(path: str | Path) -> Checklist:
         raise ConfigError(
             f"cannot read checklist: {e.strerror}; check the path and its permissions", file=p
         ) from e
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise ConfigError(
-            f"not UTF-8 text (byte 0x{data[e.start]:02x}); save the checklist as UTF-8",
-            file=p,
-            line=line,
-        ) from None
+    text = decode_text(data, p, "checklist")
     checklist = parse_checklist(text, source=p)
     _refuse_repeated_titles(checklist)
     if not any(True for _ in checklist.all_items()):

@@ -30,6 +30,19 @@ class ConfigError(GonogoError):
         return f"{where}{self.reason}"
 
 
+def decode_text(raw: bytes, file: str | Path, what: str) -> str:
+    """``raw`` as UTF-8 (a byte-order mark is allowed); anything else is a
+    ConfigError naming the line and byte, and how to save ``what`` instead."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{raw[e.start]:02x}); save the {what} as UTF-8",
+            file=file,
+            line=raw.count(b"\n", 0, e.start) + 1,
+        ) from None
+
+
 class ProbeError(GonogoError):
     """A system under check could not be asked (unreachable, timed out,
     refused). Checks fail with this reason; they are not skipped."""

@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from gonogo.errors import ConfigError
+from gonogo.errors import ConfigError, decode_text
 
 Loc = tuple[str | int, ...]
 """A path into the document: mapping keys and sequence indexes."""
@@ -86,14 +86,7 @@ def load_yaml(path: str | Path) -> Document:
         raise ConfigError(
             f"cannot be read: {e.strerror or e}; check its permissions", file=file
         ) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"cannot be read: byte 0x{raw[e.start]:02x} is not utf-8 text; save the file as UTF-8",
-            file=file,
-            line=raw.count(b"\n", 0, e.start) + 1,
-        ) from None
+    text = decode_text(raw, file, "file")
     return parse_yaml(text, file)
 
 

@@ -118,7 +118,7 @@ TARGET_CASES = {
     "a-directory": Case(None, ("--target {file}:", "check the path"), directory=True),
     "not-utf8": Case(
         TARGET.encode() + b"description: caf\xe9\n",
-        ("{file}:14:", "byte 0xe9 is not utf-8 text", "save the file as UTF-8"),
+        ("{file}:14:", "not UTF-8 text (byte 0xe9)", "save the file as UTF-8"),
     ),
     "unset-variable": Case(
         TARGET.replace("http://127.0.0.1:1", "${GONOGO_MATRIX_UNSET}"),
