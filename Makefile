@@ -7,7 +7,7 @@ PYTHON ?= python3
 
 setup:
 	bash sandbox/install-deps.sh
-	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[dev]' -e ./sandbox
 	bash sandbox/cluster/build.sh >/dev/null
 
 # REPORTS=DIR puts the demo's reports there instead of reports/demo.

@@ -11,7 +11,7 @@ import re
 import time
 from collections import Counter
 
-from gonogo.sandbox.config import SandboxConfig
+from gonogo_sandbox.config import SandboxConfig
 
 from benchmarks.scale import kubectl
 

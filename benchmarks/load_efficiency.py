@@ -7,7 +7,7 @@ same duration. CPU time is the load generator's own (user + system, from
 generator burnt, whatever the machine's other work.
 
 gonogo's runner and plain Locust use the very same user class (built by
-``gonogo.load.users.build_user_class`` from one spec); the difference between
+``gonogo.integrations.load.users.build_user_class`` from one spec); the difference between
 them is what gonogo's wrapper costs. wrk is a C event loop with no per-request
 Python: it bounds what the endpoint and loopback allow.
 
@@ -32,7 +32,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from gonogo.load.spec import LoadSpec
+from gonogo.integrations.load.spec import LoadSpec
 
 NGINX_PORT = 18090
 BODY = "gonogo load benchmark\n" * 10
@@ -102,7 +102,15 @@ def run_measured(command: list[str], cwd: Path) -> tuple[str, float, float]:
 def gonogo_runner(spec_file: Path, workdir: Path) -> dict[str, Any]:
     out = workdir / "gonogo-result.json"
     _, wall, cpu = run_measured(
-        [sys.executable, "-m", "gonogo.load.runner", "--spec", str(spec_file), "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "gonogo.integrations.load.runner",
+            "--spec",
+            str(spec_file),
+            "--out",
+            str(out),
+        ],
         workdir,
     )
     result = json.loads(out.read_text())
@@ -121,8 +129,8 @@ def plain_locust(spec_file: Path, spec: LoadSpec, workdir: Path) -> dict[str, An
     locustfile.write_text(
         textwrap.dedent(f"""\
         from pathlib import Path
-        from gonogo.load.spec import LoadSpec
-        from gonogo.load.users import build_user_class
+        from gonogo.integrations.load.spec import LoadSpec
+        from gonogo.integrations.load.users import build_user_class
 
         ProfileUser = build_user_class(LoadSpec.from_file(Path({str(spec_file)!r})))
         """)

@@ -35,10 +35,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gonogo.cli import PRODUCTION_SIGNOFF_ITEMS
-from gonogo.sandbox import cluster, stack
-from gonogo.sandbox.config import SandboxConfig
-from gonogo.signoffs import write_signoffs
+from gonogo.model.signoffs import write_signoffs
+from gonogo_sandbox import cluster, stack
+from gonogo_sandbox.config import SandboxConfig
+from gonogo_sandbox.demo.signoffs import PRODUCTION_SIGNOFF_ITEMS
 
 from benchmarks import scale
 from benchmarks.apiserver import idle_rate, reads, request_counts

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from gonogo.sandbox import cluster, stack
-from gonogo.sandbox.config import SandboxConfig
+from gonogo_sandbox import cluster, stack
+from gonogo_sandbox.config import SandboxConfig
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = "127.0.0.1:15000/sophia-mcp-research"

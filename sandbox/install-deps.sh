@@ -5,7 +5,7 @@
 # only when a package is missing and the package lists are absent or older than
 # a day, and never lets the packages' own services run. The sandbox starts its
 # own redis-server, Prometheus, Alertmanager and registry on its own loopback
-# ports (see plugins/gonogo/sandbox/config.py); the Debian units started by
+# ports (see sandbox/gonogo_sandbox/config.py); the Debian units started by
 # these packages would otherwise hold the default ports (6379, 9090, 9093,
 # 5000, 80) and write under /var/lib.
 #

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gonogo.checklist import Checklist, Item
 from gonogo.errors import ProbeError
+from gonogo.model.checklist import Checklist, Item
 
 ITEM_TIERS: dict[str, tuple[str, ...]] = {
     "Deploy Redis (cache/session store)": ("data", "cache"),
@@ -37,7 +37,7 @@ def item_services(target: Any, title: str) -> list[Any]:
 
 def item_documents(target: Any, item: Item) -> tuple[list[dict[str, Any]], list[str]]:
     """The documents ``item`` applies, images set to the release."""
-    from gonogo.probes import apply, release
+    from gonogo.integrations.kubernetes import apply, release
 
     paths = release.manifest_paths(item.commands, target.manifests_dir, target.secrets_dir)
     for service in item_services(target, item.title):

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from gonogo.errors import ProbeError
-from gonogo.probes.http import HttpRequest, HttpResult, probe
-from gonogo.probes.serving import serving
+from gonogo.integrations.http.client import HttpRequest, HttpResult, probe
+from gonogo.integrations.kubernetes.serving import serving
 
 HEALTH_SAMPLES = 3
 """Health requests per service. A service is healthy when most of them answer
@@ -76,9 +76,9 @@ def dashboard_service(target: Any) -> Any | None:
 
 def external_requests(target: Any, environment: str) -> tuple[list[Any], list[HttpRequest]]:
     """One authenticated request per external API the target lists, to the
-    endpoint the API documents (see gonogo.probes.external). A token the target
+    endpoint the API documents (see gonogo.integrations.http.external). A token the target
     references but the environment does not hold fails the check by name."""
-    from gonogo.probes.external import requests_for
+    from gonogo.integrations.http.external import requests_for
 
     absent = target.environment(environment).absent
     apis = [a for a in target.external_apis if a.name not in absent]

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo import records
 from gonogo.errors import ProbeError
-from gonogo.probes import consistency
-from gonogo.probes.browser import check_page
-from gonogo.probes.external import endpoint
-from gonogo.probes.http import probe
-from gonogo.probes.metric_window import ReleaseWindow, ServiceFigures, release_window
-from gonogo.probes.promql import (
+from gonogo.integrations import records
+from gonogo.integrations.http.browser import check_page
+from gonogo.integrations.http.client import probe
+from gonogo.integrations.http.external import endpoint
+from gonogo.integrations.http.workflows import run_workflow
+from gonogo.integrations.kubernetes.serving import rollout_completed_at
+from gonogo.integrations.monitoring.prometheus import (
     VERSION_LABEL,
     Prometheus,
     error_ratio_query,
@@ -28,15 +28,15 @@ from gonogo.probes.promql import (
     requests_query,
     samples_query,
 )
-from gonogo.probes.serving import rollout_completed_at
-from gonogo.probes.workflows import run_workflow
-from gonogo.target import dotted_get
+from gonogo.integrations.monitoring.window import ReleaseWindow, ServiceFigures, release_window
+from gonogo.integrations.redis import consistency
+from gonogo.model.target import dotted_get
 
 from suites.postdeploy.conftest import dashboard_service, external_requests
 
 METRICS_WINDOW_S = 300.0
 """The longest window "Performance metrics" reads; it starts at the release's
-rollout when that is more recent (gonogo.probes.metric_window)."""
+rollout when that is more recent (gonogo.integrations.monitoring.window)."""
 DASHBOARD_ELEMENTS = [
     "#dashboard-title",
     "#release-version",

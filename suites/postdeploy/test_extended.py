@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from gonogo.errors import ProbeError
-from gonogo.load.judge import breaches, figures
-from gonogo.probes.promql import Alertmanager, Prometheus, sample_age_query
-from gonogo.probes.workflows import run_workflow
+from gonogo.integrations.http.workflows import run_workflow
+from gonogo.integrations.load.judge import breaches, figures
+from gonogo.integrations.monitoring.prometheus import Alertmanager, Prometheus, sample_age_query
 from gonogo.report.charts import TIMESERIES_MIME
 
 FRESH_WITHIN_S = 120.0

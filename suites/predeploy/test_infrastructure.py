@@ -7,10 +7,17 @@ from urllib.parse import urlsplit
 
 import pytest
 from gonogo.errors import ProbeError
-from gonogo.probes import capacity, dns, monitoring, tls
-from gonogo.probes.http import HttpRequest, probe
-from gonogo.probes.kube import ClusterSnapshot
-from gonogo.probes.promql import Alertmanager, Prometheus, error_ratio_query, requests_query
+from gonogo.integrations import dns, tls
+from gonogo.integrations.http.client import HttpRequest, probe
+from gonogo.integrations.kubernetes import capacity
+from gonogo.integrations.kubernetes.client import ClusterSnapshot
+from gonogo.integrations.monitoring import stack as monitoring
+from gonogo.integrations.monitoring.prometheus import (
+    Alertmanager,
+    Prometheus,
+    error_ratio_query,
+    requests_query,
+)
 
 from suites.predeploy.support import not_applicable, token
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from gonogo.errors import ProbeError
-from gonogo.probes import backup as backups
-from gonogo.probes import consistency
-from gonogo.probes.apply import ResourceMapper, apply_object
-from gonogo.probes.kube import ClusterSnapshot, DeploymentView, KubeClient
-from gonogo.rollback import PlannedStep, RollbackPlan
+from gonogo.integrations.kubernetes import backup as backups
+from gonogo.integrations.kubernetes.apply import ResourceMapper, apply_object
+from gonogo.integrations.kubernetes.client import ClusterSnapshot, DeploymentView, KubeClient
+from gonogo.integrations.redis import consistency
+from gonogo.model.rollback import PlannedStep, RollbackPlan
 
 from suites.predeploy.support import not_applicable
 

@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo import records
 from gonogo.errors import ProbeError
-from gonogo.probes import config_scan, scan
-from gonogo.probes.access import required_secrets
-from gonogo.probes.apply import ResourceMapper, apply_object, load_documents
-from gonogo.probes.github import GOOD_CONCLUSIONS, GitHub, latest_review_states
-from gonogo.probes.kube import ClusterSnapshot, KubeClient
-from gonogo.records import RecordStore
+from gonogo.integrations import records, scan
+from gonogo.integrations.github import GOOD_CONCLUSIONS, GitHub, latest_review_states
+from gonogo.integrations.kubernetes import config_scan
+from gonogo.integrations.kubernetes.access import required_secrets
+from gonogo.integrations.kubernetes.apply import ResourceMapper, apply_object, load_documents
+from gonogo.integrations.kubernetes.client import ClusterSnapshot, KubeClient
+from gonogo.integrations.records import RecordStore
 
 from suites.predeploy.support import not_applicable
 

@@ -6,10 +6,15 @@ import time
 from typing import Any
 
 import pytest
-from gonogo.probes.apply import ResourceMapper, apply_documents, apply_object, load_documents
-from gonogo.probes.apply import summary as apply_summary
-from gonogo.probes.http import HttpRequest, probe
-from gonogo.probes.kube import ClusterSnapshot, DeploymentView, KubeClient
+from gonogo.integrations.http.client import HttpRequest, probe
+from gonogo.integrations.kubernetes.apply import (
+    ResourceMapper,
+    apply_documents,
+    apply_object,
+    load_documents,
+)
+from gonogo.integrations.kubernetes.apply import summary as apply_summary
+from gonogo.integrations.kubernetes.client import ClusterSnapshot, DeploymentView, KubeClient
 
 pytestmark = pytest.mark.env("staging")
 

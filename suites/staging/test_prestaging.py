@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 import redis as redis_lib
-from gonogo.probes import capacity
-from gonogo.probes import redis as redis_probe
-from gonogo.probes.http import HttpRequest, probe
-from gonogo.probes.kube import ClusterSnapshot, KubeClient
+from gonogo.integrations.http.client import HttpRequest, probe
+from gonogo.integrations.kubernetes import capacity
+from gonogo.integrations.kubernetes.client import ClusterSnapshot, KubeClient
+from gonogo.integrations.redis import client as redis_probe
 
 pytestmark = pytest.mark.env("staging")
 

@@ -6,13 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo import loadresult
-from gonogo.markers import BINDING_KEY
-from gonogo.probes import access, external, httpload
-from gonogo.probes.http import probe
-from gonogo.probes.kube import ClusterSnapshot, KubeClient
-from gonogo.probes.workflows import run_workflow
-from gonogo.records import STAGING_COMMAND
+from gonogo.engine.markers import BINDING_KEY
+from gonogo.integrations.http import external
+from gonogo.integrations.http import smoke_load as httpload
+from gonogo.integrations.http.client import probe
+from gonogo.integrations.http.workflows import run_workflow
+from gonogo.integrations.kubernetes import access
+from gonogo.integrations.kubernetes.client import ClusterSnapshot, KubeClient
+from gonogo.integrations.records import STAGING_COMMAND
+from gonogo.model import loadresult
 
 from suites.predeploy.support import token
 

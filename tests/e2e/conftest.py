@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from gonogo.sandbox import cluster, stack
-from gonogo.sandbox.config import SandboxConfig
+from gonogo_sandbox import cluster, stack
+from gonogo_sandbox.config import SandboxConfig
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 

@@ -3,7 +3,7 @@
 End-to-end tests that deploy, roll back or break things use this instead of
 the shared ``sophia`` namespace: ``demo_system(...)`` creates a namespace,
 applies the sandbox's demo manifests there at v1.0.0 (with the sandbox's own
-``gonogo.sandbox.manifests`` functions), waits until every Deployment is
+``gonogo_sandbox.manifests`` functions), waits until every Deployment is
 Available and writes a copy of ``targets/sandbox.yaml`` pointed at it. The
 namespace is deleted on the way out.
 
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from gonogo.sandbox import cluster, manifests
-from gonogo.sandbox.config import SandboxConfig
+from gonogo_sandbox import cluster, manifests
+from gonogo_sandbox.config import SandboxConfig
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 

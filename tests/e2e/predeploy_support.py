@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from gonogo import signoffs
-from gonogo.probes.kube import KubeClient
-from gonogo.sandbox import cluster
-from gonogo.sandbox.config import SandboxConfig
-from gonogo.sandbox.services.fakes import github as github_fake
-from gonogo.sandbox.services.fakes import hubspot as hubspot_fake
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo.model import signoffs
+from gonogo_sandbox import cluster
+from gonogo_sandbox.config import SandboxConfig
+from gonogo_sandbox.services.fakes import github as github_fake
+from gonogo_sandbox.services.fakes import hubspot as hubspot_fake
 
 from tests.e2e.demo_system import sandbox_target
 

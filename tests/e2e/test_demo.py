@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gonogo.demo import candidate, flow
-from gonogo.sandbox.config import SandboxConfig
-from gonogo.target import load_target
+from gonogo.model.target import load_target
+from gonogo_sandbox.config import SandboxConfig
+from gonogo_sandbox.demo import candidate, flow
 from kubernetes import client as k8s
 
 REPO = Path(__file__).resolve().parents[2]

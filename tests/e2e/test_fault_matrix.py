@@ -65,15 +65,20 @@ from typing import Any, Literal
 import httpx
 import pytest
 import redis
-from gonogo.probes import metric_window
-from gonogo.probes.kube import DeploymentView, KubeClient
-from gonogo.probes.promql import Prometheus, range_of, requests_query, samples_query
-from gonogo.sandbox import faults
-from gonogo.sandbox.config import SandboxConfig
-from gonogo.sandbox.services import redis as redis_service
-from gonogo.sandbox.services import registry, tls
-from gonogo.sandbox.services.fakes import state as fakes
-from gonogo.target import Target, load_target
+from gonogo.integrations.kubernetes.client import DeploymentView, KubeClient
+from gonogo.integrations.monitoring import window as metric_window
+from gonogo.integrations.monitoring.prometheus import (
+    Prometheus,
+    range_of,
+    requests_query,
+    samples_query,
+)
+from gonogo.model.target import Target, load_target
+from gonogo_sandbox import faults
+from gonogo_sandbox.config import SandboxConfig
+from gonogo_sandbox.services import redis as redis_service
+from gonogo_sandbox.services import registry, tls
+from gonogo_sandbox.services.fakes import state as fakes
 from kubernetes import client as k8s
 
 from tests.e2e.demo_system import DemoSystem, demo_system, fault, release_with
@@ -560,8 +565,8 @@ def redis_down(sb: Sandbox) -> Injected:
 
 
 START_REDIS = """
-from gonogo.sandbox.config import SandboxConfig
-from gonogo.sandbox.services import redis
+from gonogo_sandbox.config import SandboxConfig
+from gonogo_sandbox.services import redis
 redis.start(SandboxConfig())
 """
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from gonogo.errors import ConfigError, ProbeError, RetryableProbeError
-from gonogo.probes.kube import ClusterSnapshot, KubeClient
-from gonogo.sandbox.config import SandboxConfig
+from gonogo.integrations.kubernetes.client import ClusterSnapshot, KubeClient
+from gonogo_sandbox.config import SandboxConfig
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_unreachable_api_server_is_retryable_and_says_so(
 
 
 def test_backups_take_every_restorable_kind_and_no_read_only_view(kube: KubeClient) -> None:
-    from gonogo.probes.backup_writer import listable_kinds
+    from gonogo.integrations.kubernetes.backup_writer import listable_kinds
 
     kinds = {kind for _, kind, _ in listable_kinds(kube)}
     assert {"Deployment", "ConfigMap", "Secret", "Service", "ServiceAccount"} <= kinds

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import yaml
 from gonogo import __version__
-from gonogo.probes import consistency
-from gonogo.probes.redis import connect
-from gonogo.records import open_store
-from gonogo.records.model import ItemRecord, RunRecord, iso, new_id
-from gonogo.sandbox import cluster
-from gonogo.target import load_target
+from gonogo.integrations.records import open_store
+from gonogo.integrations.redis import consistency
+from gonogo.integrations.redis.client import connect
+from gonogo.model.records import ItemRecord, RunRecord, iso, new_id
+from gonogo.model.target import load_target
+from gonogo_sandbox import cluster
 
 from tests.e2e.demo_system import REPO, DemoSystem, demo_system
 

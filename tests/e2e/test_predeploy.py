@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.probes.kube import KubeClient
-from gonogo.sandbox.config import SandboxConfig
-from gonogo.sandbox.services.fakes import state
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo_sandbox.config import SandboxConfig
+from gonogo_sandbox.services.fakes import state
 from predeploy_support import (
     REPO,
     delete_namespace,

@@ -22,16 +22,16 @@ from typing import Any
 
 import pytest
 import yaml
-from gonogo.probes import backup_writer
-from gonogo.probes.kube import KubeClient
-from gonogo.sandbox import cluster
-from gonogo.sandbox.config import SandboxConfig
+from gonogo.integrations.kubernetes import backup_writer
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo_sandbox import cluster
+from gonogo_sandbox.config import SandboxConfig
 from predeploy_support import REPO, environ, outcomes, run_suite, write_signoffs
 
 from tests.e2e.demo_system import DemoSystem, demo_system
 
 SUITE = str(REPO / "suites" / "predeploy")
-PLUGIN = ("-p", "gonogo.rbac.plugin")
+PLUGIN = ("-p", "gonogo.engine.rbac.plugin")
 ACCOUNT = "gonogo-e2e"
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gonogo.probes.kube import KubeClient
-from gonogo.records.directory import DirectoryStore
-from gonogo.sandbox.config import SandboxConfig
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo.integrations.records.directory import DirectoryStore
+from gonogo_sandbox.config import SandboxConfig
 from predeploy_support import (
     REPO,
     delete_namespace,

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from gonogo import __version__
-from gonogo.probes.kube import KubeClient
-from gonogo.records import latest, latest_with_item
-from gonogo.records.configmaps import ConfigMapStore
-from gonogo.records.model import ItemRecord, RunRecord
-from gonogo.sandbox.config import SandboxConfig
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo.integrations.records import latest, latest_with_item
+from gonogo.integrations.records.configmaps import ConfigMapStore
+from gonogo.model.records import ItemRecord, RunRecord
+from gonogo_sandbox.config import SandboxConfig
 from predeploy_support import delete_namespace
 
 LONG_RELEASE = "v1.1.0-rc.1_build.20261202.with-a-very-long-suffix-that-no-label-can-hold"

@@ -30,16 +30,16 @@ from typing import Any
 
 import httpx
 import yaml
-from gonogo.probes import metric_window
-from gonogo.probes.promql import (
+from gonogo.integrations.kubernetes.serving import rollout_completed_at
+from gonogo.integrations.monitoring import window as metric_window
+from gonogo.integrations.monitoring.prometheus import (
     Prometheus,
     error_ratio_query,
     range_of,
     requests_query,
     samples_query,
 )
-from gonogo.probes.serving import rollout_completed_at
-from gonogo.sandbox import faults
+from gonogo_sandbox import faults
 from kubernetes import client as k8s
 
 from tests.e2e.demo_system import REPO, DemoSystem, demo_system

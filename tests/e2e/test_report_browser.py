@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.markers import BINDING_PROPERTY
-from gonogo.probes.kube import KubeClient
-from gonogo.sandbox.config import SandboxConfig
+from gonogo.engine.markers import BINDING_PROPERTY
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo_sandbox.config import SandboxConfig
 
 from tests.e2e.demo_system import demo_system, never_available, release_with
 from tests.e2e.predeploy_support import (

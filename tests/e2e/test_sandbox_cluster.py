@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from gonogo.sandbox import cli, faults, stack
-from gonogo.sandbox.config import SandboxConfig
-from gonogo.sandbox.mirror import SELECTOR
+from gonogo_sandbox import cli, faults, stack
+from gonogo_sandbox.config import SandboxConfig
+from gonogo_sandbox.mirror import SELECTOR
 from kubernetes import client as k8s
 
 NAMESPACE = "sophia"

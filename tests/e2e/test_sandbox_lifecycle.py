@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from gonogo.sandbox import cluster, stack
-from gonogo.sandbox.config import DEFAULT_PORTS, HOST, SandboxConfig
-from gonogo.sandbox.services.fakes import state
+from gonogo_sandbox import cluster, stack
+from gonogo_sandbox.config import DEFAULT_PORTS, HOST, SandboxConfig
+from gonogo_sandbox.services.fakes import state
 
 UP_BUDGET_S = 90.0
 RESET_BUDGET_S = 45.0

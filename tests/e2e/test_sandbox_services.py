@@ -23,11 +23,11 @@ from typing import cast
 import httpx
 import pytest
 import redis
-from gonogo.sandbox import process
-from gonogo.sandbox.config import DEFAULT_PORTS, HOST, SandboxConfig
-from gonogo.sandbox.services import ALL, oci, registry, tls
-from gonogo.sandbox.services.fakes import github, hubspot, state
-from gonogo.sandbox.services.images import RELEASES, REPOSITORIES, ImageRef
+from gonogo_sandbox import process
+from gonogo_sandbox.config import DEFAULT_PORTS, HOST, SandboxConfig
+from gonogo_sandbox.services import ALL, oci, registry, tls
+from gonogo_sandbox.services.fakes import github, hubspot, state
+from gonogo_sandbox.services.images import RELEASES, REPOSITORIES, ImageRef
 
 FIXTURES = Path(__file__).resolve().parents[2] / "sandbox" / "fixtures"
 TIMEOUT = 5.0
@@ -43,11 +43,11 @@ def cfg() -> SandboxConfig:
 
 
 def run_services(action: str, *args: str, env: dict[str, str] | None = None) -> str:
-    """``python -m gonogo.sandbox.services <action>`` in a process of its own,
+    """``python -m gonogo_sandbox.services <action>`` in a process of its own,
     as ``gonogo sandbox`` runs it: the services outlive the process that
     starts them, and this one never holds their handles."""
     result = subprocess.run(
-        [sys.executable, "-m", "gonogo.sandbox.services", action, *args],
+        [sys.executable, "-m", "gonogo_sandbox.services", action, *args],
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT,

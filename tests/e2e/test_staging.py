@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from gonogo.records.directory import DirectoryStore
-from gonogo.records.model import ItemRecord, RunRecord
-from gonogo.sandbox.config import SandboxConfig
+from gonogo.integrations.records.directory import DirectoryStore
+from gonogo.model.records import ItemRecord, RunRecord
+from gonogo_sandbox.config import SandboxConfig
 from predeploy_support import REPO, outcomes, run_suite, target_copy, write_signoffs
 
 PASSED_BEFORE = [

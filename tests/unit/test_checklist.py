@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-from gonogo.checklist import load_checklist, parse_checklist, parse_offset
 from gonogo.errors import ConfigError
+from gonogo.model.checklist import load_checklist, parse_checklist, parse_offset
 
 SEED = Path(__file__).resolve().parents[2] / "docs" / "checklists.md"
 

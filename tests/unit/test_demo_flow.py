@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gonogo.demo import candidate, flow
-from gonogo.demo.runs import Failure, RunResult, read_failures
-from gonogo.demo.signoffs import (
+from gonogo.integrations import scan
+from gonogo.model.signoffs import find_signoff, load_signoffs
+from gonogo.model.target import load_target
+from gonogo_sandbox import faults
+from gonogo_sandbox.demo import candidate, flow
+from gonogo_sandbox.demo.runs import Failure, RunResult, read_failures
+from gonogo_sandbox.demo.signoffs import (
     PRODUCTION_SIGNOFF_ITEMS,
     STAGING_SIGNOFF_ITEMS,
     write_demo_signoffs,
 )
-from gonogo.probes import scan
-from gonogo.sandbox import faults
-from gonogo.sandbox.services import oci
-from gonogo.sandbox.services.images import RELEASES, ImageRef
-from gonogo.signoffs import find_signoff, load_signoffs
-from gonogo.target import load_target
+from gonogo_sandbox.services import oci
+from gonogo_sandbox.services.images import RELEASES, ImageRef
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX_TARGET = REPO / "targets" / "sandbox.yaml"

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
-from gonogo.probes import backup_writer, notify, release
-from gonogo.probes.changes import contains, diff
-from gonogo.probes.registry import ImageRef, RegistryClient
-from gonogo.target import Webhook, load_target
+from gonogo.integrations import notify
+from gonogo.integrations.kubernetes import backup_writer, release
+from gonogo.integrations.kubernetes.changes import contains, diff
+from gonogo.integrations.registry import ImageRef, RegistryClient
+from gonogo.model.target import Webhook, load_target
 
 from tests.local_http import serving, url_of
 

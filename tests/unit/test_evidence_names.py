@@ -8,8 +8,8 @@ saw it. Such near-misses are now refused with the name to use."""
 from __future__ import annotations
 
 import pytest
+from gonogo.engine.evidence import Evidence
 from gonogo.errors import ConfigError
-from gonogo.evidence import Evidence
 
 
 @pytest.mark.parametrize(

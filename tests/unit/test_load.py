@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from gonogo.errors import ProbeError
-from gonogo.load.judge import breaches, figures
-from gonogo.load.launch import run_load
-from gonogo.load.spec import LoadSpec, service_of
-from gonogo.load.stats import parse_result
-from gonogo.target import LoadThresholds, RollbackCriteria
+from gonogo.integrations.load.judge import breaches, figures
+from gonogo.integrations.load.launch import run_load
+from gonogo.integrations.load.spec import LoadSpec, service_of
+from gonogo.integrations.load.stats import parse_result
+from gonogo.model.target import LoadThresholds, RollbackCriteria
 
 from tests.local_http import serving, url_of
 

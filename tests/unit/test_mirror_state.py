@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gonogo.sandbox.mirror import Mirror, Serving
+from gonogo_sandbox.mirror import Mirror, Serving
 from kubernetes import client as k8s
 
 NS = "sophia"

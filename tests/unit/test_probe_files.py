@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gonogo import loadresult
 from gonogo.errors import ProbeError
-from gonogo.probes import backup, config_scan, scan
+from gonogo.integrations import scan
+from gonogo.integrations.kubernetes import backup, config_scan
+from gonogo.model import loadresult
 
 
 def _result(

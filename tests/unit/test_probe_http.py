@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from gonogo.probes.http import HttpRequest, probe
+from gonogo.integrations.http.client import HttpRequest, probe
 
 from tests.local_http import serving, url_of
 

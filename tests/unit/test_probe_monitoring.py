@@ -12,11 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from gonogo.errors import ProbeError
-from gonogo.probes.http import HttpResult
-from gonogo.probes.metric_window import ReleaseWindow, ServiceFigures, release_window
-from gonogo.probes.monitoring import blocking_alerts, current_error_rates, targets_up
-from gonogo.probes.promql import Alertmanager, Prometheus, range_of
-from gonogo.probes.serving import rollout_completed_at, serving
+from gonogo.integrations.http.client import HttpResult
+from gonogo.integrations.kubernetes.serving import rollout_completed_at, serving
+from gonogo.integrations.monitoring.prometheus import Alertmanager, Prometheus, range_of
+from gonogo.integrations.monitoring.stack import blocking_alerts, current_error_rates, targets_up
+from gonogo.integrations.monitoring.window import ReleaseWindow, ServiceFigures, release_window
 
 from tests.local_http import serving as serving_http
 from tests.local_http import url_of

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import trustme
 from gonogo.errors import ProbeError
-from gonogo.probes import dns, httpload, tls
-from gonogo.probes.github import GitHub, Review, latest_review_states
+from gonogo.integrations import dns, tls
+from gonogo.integrations.github import GitHub, Review, latest_review_states
+from gonogo.integrations.http import smoke_load as httpload
 
 from tests.local_http import serving, url_of
 
@@ -182,7 +183,7 @@ class _SilentServer:
 
 @pytest.fixture
 def silent_server() -> Iterator[_SilentServer]:
-    from gonogo.probes.kube import forget_unreachable
+    from gonogo.integrations.kubernetes.client import forget_unreachable
 
     forget_unreachable()
     server = _SilentServer()
@@ -204,7 +205,11 @@ def _kubeconfig(tmp_path: Path, server: str) -> Path:
 def test_a_silent_api_server_is_asked_once_per_request_and_then_not_again(
     tmp_path: Path, silent_server: _SilentServer
 ) -> None:
-    from gonogo.probes.kube import ApiServerUnreachable, KubeClient, forget_unreachable
+    from gonogo.integrations.kubernetes.client import (
+        ApiServerUnreachable,
+        KubeClient,
+        forget_unreachable,
+    )
 
     server = f"http://127.0.0.1:{silent_server.port}"
     kubeconfig = _kubeconfig(tmp_path, server)
@@ -244,7 +249,11 @@ def test_a_silent_api_server_is_asked_once_per_request_and_then_not_again(
 
 
 def test_a_refused_connection_is_not_remembered_and_names_the_server(tmp_path: Path) -> None:
-    from gonogo.probes.kube import ApiServerUnreachable, KubeClient, unreachable_cause
+    from gonogo.integrations.kubernetes.client import (
+        ApiServerUnreachable,
+        KubeClient,
+        unreachable_cause,
+    )
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -258,7 +267,12 @@ def test_a_refused_connection_is_not_remembered_and_names_the_server(tmp_path: P
 
 
 def test_api_status_errors_carry_their_status_not_the_library_exception() -> None:
-    from gonogo.probes.kube import ApiStatusError, RetryableApiStatusError, status_of, translate
+    from gonogo.integrations.kubernetes.client import (
+        ApiStatusError,
+        RetryableApiStatusError,
+        status_of,
+        translate,
+    )
     from kubernetes.client.exceptions import ApiException
 
     forbidden = ApiException(status=403, reason="Forbidden")
@@ -293,7 +307,7 @@ def test_a_broken_kubeconfig_is_a_config_error_naming_the_file(
     tmp_path: Path, text: str, context: str | None, says: str
 ) -> None:
     from gonogo.errors import ConfigError
-    from gonogo.probes.kube import KubeClient
+    from gonogo.integrations.kubernetes.client import KubeClient
 
     path = tmp_path / "kubeconfig"
     path.write_text(text)
@@ -307,7 +321,7 @@ def test_kubeconfig_from_the_environment_is_named_as_it_is_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from gonogo.errors import ConfigError
-    from gonogo.probes.kube import KubeClient
+    from gonogo.integrations.kubernetes.client import KubeClient
 
     monkeypatch.setenv("KUBECONFIG", "/missing")
     with pytest.raises(ConfigError, match=r"^KUBECONFIG names /missing, which does not exist"):
@@ -317,7 +331,7 @@ def test_kubeconfig_from_the_environment_is_named_as_it_is_set(
 def test_http_probes_trust_a_ca_bundle_and_name_a_missing_one(
     ca: tuple[trustme.CA, Path], tmp_path: Path
 ) -> None:
-    from gonogo.probes.http import get_json
+    from gonogo.integrations.http.client import get_json
 
     authority, bundle = ca
     with serving(_tls_server(authority, hosts=("localhost",), days=30)) as server:

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 from gonogo.cli import build_parser, repo_root
+from gonogo.cli import rbac as command
+from gonogo.engine.rbac import preflight
+from gonogo.engine.rbac.access import RESOURCES, Need, parse
+from gonogo.engine.rbac.manifest import render
+from gonogo.engine.rbac.plan import AccessPlan
+from gonogo.engine.rbac.plugin import PLAN_ENV
 from gonogo.errors import ConfigError
-from gonogo.rbac import command, preflight
-from gonogo.rbac.access import RESOURCES, Need, parse
-from gonogo.rbac.manifest import render
-from gonogo.rbac.plan import AccessPlan
-from gonogo.rbac.plugin import PLAN_ENV
 
 from tests.local_http import serving, url_of
 
@@ -159,7 +160,7 @@ def test_every_resource_in_the_table_is_named_without_a_wildcard() -> None:
 
 
 def test_the_table_agrees_with_the_kube_probe_on_shared_kinds() -> None:
-    from gonogo.probes.kube import KINDS
+    from gonogo.integrations.kubernetes.client import KINDS
 
     for kind, (prefix, plural, namespaced) in KINDS.items():
         group = "" if prefix == "/api/v1" else prefix.split("/")[2]
@@ -226,7 +227,7 @@ def _collect(
     monkeypatch.setenv(PLAN_ENV, str(out))
     result = project.runpytest(
         "-p",
-        "gonogo.rbac.plugin",
+        "gonogo.engine.rbac.plugin",
         "--collect-only",
         "-q",
         "--target",
@@ -362,7 +363,7 @@ def _preflight_project(project: pytest.Pytester, server: str, declaration: str) 
 def _run(project: pytest.Pytester) -> pytest.RunResult:
     return project.runpytest_subprocess(
         "-p",
-        "gonogo.rbac.plugin",
+        "gonogo.engine.rbac.plugin",
         "--target",
         "target.yaml",
         "--env",
@@ -416,7 +417,7 @@ def test_under_xdist_every_check_fails_with_the_refusal_before_its_fixtures(
         _preflight_project(project, url_of(server), "get,patch deployments")
         result = project.runpytest_subprocess(
             "-p",
-            "gonogo.rbac.plugin",
+            "gonogo.engine.rbac.plugin",
             "--target",
             "target.yaml",
             "--env",

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from gonogo import __version__
 from gonogo.errors import ConfigError, ProbeError
-from gonogo.fixtures_load import read_running_release
-from gonogo.probes.kube import KubeClient
-from gonogo.records import latest, latest_with_item, open_store
-from gonogo.records.configmaps import ConfigMapStore
-from gonogo.records.directory import DirectoryStore
-from gonogo.records.model import ItemRecord, RecordError, RunRecord, from_dict
-from gonogo.target import load_target
+from gonogo.fixtures.load import read_running_release
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo.integrations.records import latest, latest_with_item, open_store
+from gonogo.integrations.records.configmaps import ConfigMapStore
+from gonogo.integrations.records.directory import DirectoryStore
+from gonogo.model.records import ItemRecord, RecordError, RunRecord, from_dict
+from gonogo.model.target import load_target
 
 from tests.conftest import MINI_TARGET
 from tests.local_http import serving, url_of

@@ -12,7 +12,7 @@ import pytest
 
 ROLLBACK_CONFTEST = """\
 import pytest
-from gonogo.rollback import RollbackStep
+from gonogo.model.rollback import RollbackStep
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_gonogo_rollback_plan(target, environment, failure, settings):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gonogo.checklist import Checklist, load_checklist, parse_checklist
+from gonogo.engine.runlog import RunLog
+from gonogo.engine.verdict import CheckResult, Verdict
+from gonogo.model.checklist import Checklist, load_checklist, parse_checklist
 from gonogo.report import markdown
 from gonogo.report.model import DESELECTED_EVENT, build_view
-from gonogo.runlog import RunLog
-from gonogo.verdict import CheckResult, Verdict
 
 SEED = Path(__file__).resolve().parents[2] / "docs" / "checklists.md"
 

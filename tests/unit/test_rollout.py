@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from gonogo.probes.rollback_k8s import (
+from gonogo.integrations.kubernetes.rollback import (
     RollbackExecutor,
     build_plan,
     history,
     rollback_target,
     undo_patch,
 )
-from gonogo.probes.rollout import RolloutState, state_of
-from gonogo.rollback import PlannedStep, RollbackPlan, RollbackStep
-from gonogo.target import load_target
+from gonogo.integrations.kubernetes.rollout import RolloutState, state_of
+from gonogo.model.rollback import PlannedStep, RollbackPlan, RollbackStep
+from gonogo.model.target import load_target
 
 
 def deployment(

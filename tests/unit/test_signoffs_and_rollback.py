@@ -106,7 +106,7 @@ def test_bad_signoff_file_exits_4_with_line(project: pytest.Pytester) -> None:
 ROLLBACK_CONFTEST = """\
 import time
 import pytest
-from gonogo.rollback import RollbackStep
+from gonogo.model.rollback import RollbackStep
 
 CALLS = []
 
@@ -230,7 +230,7 @@ def test_staging_rolls_back_on_any_functional_failure(project: pytest.Pytester) 
 
 
 def test_recorded_signoffs_load_back_valid_for_their_release_and_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from gonogo.signoffs import find_signoff, load_signoffs, write_signoffs
+    from gonogo.model.signoffs import find_signoff, load_signoffs, write_signoffs
 
     path = write_signoffs(
         tmp_path / "s.yaml",
@@ -249,7 +249,7 @@ def test_recorded_signoffs_load_back_valid_for_their_release_and_environment(tmp
 
 
 def test_recorded_signoffs_append_to_those_of_another_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from gonogo.signoffs import find_signoff, load_signoffs, write_signoffs
+    from gonogo.model.signoffs import find_signoff, load_signoffs, write_signoffs
 
     path = tmp_path / "s.yaml"
     for environment, role in (("production", "change-management"), ("staging", "technical-lead")):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from gonogo.errors import ConfigError
-from gonogo.sandbox.config import DEFAULT_PORTS, SandboxConfig
-from gonogo.target import SecretRef, Step, dotted_get, load_target
-from gonogo.yamlsource import parse_yaml
+from gonogo.model.target import SecretRef, Step, dotted_get, load_target
+from gonogo.model.yamlsource import parse_yaml
+from gonogo_sandbox.config import DEFAULT_PORTS, SandboxConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SOPHIA = ROOT / "targets" / "sophia.yaml"

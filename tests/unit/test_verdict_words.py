@@ -72,7 +72,9 @@ def test_a_signal_during_a_check_is_no_go_interrupted_and_every_report_says_so(
     assert 'data-verdict="NO-GO"' in html
     suite = ET.parse(reports / "junit-production.xml").getroot()
     props = [
-        p.get("value", "") for p in suite.iter("property") if p.get("name") == "gonogo.verdict"
+        p.get("value", "")
+        for p in suite.iter("property")
+        if p.get("name") == "gonogo.engine.verdict"
     ]
     assert any(v.startswith("NO-GO — interrupted during Backup verification") for v in props)
     cases = {c.get("name"): c for c in suite.iter("testcase")}
@@ -191,7 +193,7 @@ def test_phase_selection_is_partial_and_never_counts_an_item_twice(
 
 ROLLBACK_RESULTS = """\
 import pytest
-from gonogo.rollback import RollbackStep
+from gonogo.model.rollback import RollbackStep
 
 RESULTS = {results}
 
@@ -319,7 +321,7 @@ def test_a_failure_before_anything_was_deployed_has_nothing_to_roll_back(
         textwrap.dedent(
             """\
             import pytest
-            from gonogo.rollback import RollbackPlan
+            from gonogo.model.rollback import RollbackPlan
 
             @pytest.hookimpl(tryfirst=True)
             def pytest_gonogo_rollback_plan(target, environment, failure, settings):

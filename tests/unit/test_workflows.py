@@ -8,9 +8,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from gonogo.probes import consistency
-from gonogo.probes.workflows import run_workflow
-from gonogo.target import Workflow
+from gonogo.integrations.http.workflows import run_workflow
+from gonogo.integrations.redis import consistency
+from gonogo.model.target import Workflow
 
 from tests.local_http import serving, url_of
 

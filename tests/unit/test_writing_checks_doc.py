@@ -8,8 +8,8 @@ import ast
 from pathlib import Path
 
 import pytest
-from gonogo.markers import MARKERS
-from gonogo.rbac.access import MARKER as KUBE_ACCESS
+from gonogo.engine.markers import MARKERS
+from gonogo.engine.rbac.access import MARKER as KUBE_ACCESS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "plugins" / "gonogo"

@@ -28,11 +28,11 @@ from typing import Any
 
 import pytest
 
-from gonogo.markers import BINDING_KEY, environments_of
+from gonogo.engine.markers import BINDING_KEY, environments_of
+from gonogo.engine.runlog import runlog_of
+from gonogo.engine.settings import Settings, get_settings
 from gonogo.report.model import DESELECTED_EVENT
 from gonogo.report.scrub import Scrubber
-from gonogo.runlog import runlog_of
-from gonogo.settings import Settings, get_settings
 
 CSS_FILE = Path(__file__).with_name("gonogo.css")
 HTML_NAME = "gonogo.html"

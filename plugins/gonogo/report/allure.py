@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from gonogo.evidence import EVIDENCE_KEY
-from gonogo.markers import BINDING_KEY
+from gonogo.engine.evidence import EVIDENCE_KEY
+from gonogo.engine.markers import BINDING_KEY
 from gonogo.redact import redactor
 from gonogo.report.charts import TIMESERIES_MIME
 

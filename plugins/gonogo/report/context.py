@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from gonogo.engine.evidence import evidence_from_report
+from gonogo.engine.settings import get_settings
+from gonogo.engine.verdict import Verdict
 from gonogo.errors import ConfigError
-from gonogo.evidence import evidence_from_report
 from gonogo.report.model import RunView, build_view
-from gonogo.settings import get_settings
-from gonogo.verdict import Verdict
 
 _VIEW_KEY = pytest.StashKey[RunView]()
 EVIDENCE_BY_NODE_KEY = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
@@ -32,8 +32,9 @@ def record_evidence(config: pytest.Config, report: pytest.TestReport) -> None:
 
 
 def verdict_of(config: pytest.Config) -> Verdict | None:
-    from gonogo.plugin import COLLECTOR_KEY, TARGETS_KEY, VERDICT_KEY
-    from gonogo.runlog import runlog_of
+    from gonogo.engine.outcome import COLLECTOR_KEY, VERDICT_KEY
+    from gonogo.engine.run import TARGETS_KEY
+    from gonogo.engine.runlog import runlog_of
 
     verdict = config.stash.get(VERDICT_KEY, None)
     if verdict is not None:
@@ -54,7 +55,7 @@ def run_view(config: pytest.Config, verdict: Verdict | None = None) -> RunView |
     verdict = verdict or verdict_of(config)
     if verdict is None:
         return None
-    from gonogo.plugin import TARGETS_KEY, checklist_of
+    from gonogo.engine.run import TARGETS_KEY, checklist_of
 
     settings = get_settings(config)
     try:

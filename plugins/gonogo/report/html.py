@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from gonogo.evidence import USER_PROPERTY
-from gonogo.markers import BINDING_PROPERTY
+from gonogo.engine.evidence import USER_PROPERTY
+from gonogo.engine.markers import BINDING_PROPERTY
 from gonogo.redact import redactor
 from gonogo.report import htmlview
 from gonogo.report.context import run_view
@@ -48,8 +48,8 @@ class HtmlReport:
                 metadata[key] = redactor.data(metadata[key])
 
     def pytest_html_report_title(self, report: Any) -> None:
-        from gonogo.plugin import TARGETS_KEY
-        from gonogo.settings import get_settings
+        from gonogo.engine.run import TARGETS_KEY
+        from gonogo.engine.settings import get_settings
 
         targets = self.config.stash[TARGETS_KEY]
         names = ", ".join(f"{tid} {t.release}" for tid, t in targets.items())

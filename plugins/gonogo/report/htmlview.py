@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from gonogo.engine.verdict import CheckResult, is_dry_run, rollback_words
 from gonogo.redact import redactor
 from gonogo.report.charts import TIMESERIES_MIME, parse_timeseries, timeline_svg, timeseries_svg
 from gonogo.report.model import ItemView, RunView, evidence_of, first_line
-from gonogo.verdict import CheckResult, is_dry_run, rollback_words
 
 _MAX_TEXT = 20_000  # characters of one evidence entry shown inline
 
@@ -270,7 +270,7 @@ def _result_details(result: CheckResult, evidence_by_node: dict[str, list[dict[s
 
 
 def evidence_entry(entry: dict[str, Any]) -> str:
-    """One evidence entry as markup (see ``gonogo.evidence.Evidence``)."""
+    """One evidence entry as markup (see ``gonogo.engine.evidence.Evidence``)."""
     kind = entry.get("kind")
     title = t(entry.get("title", ""))
     content = entry.get("content")

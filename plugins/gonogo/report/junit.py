@@ -14,9 +14,9 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from gonogo.markers import BINDING_PROPERTY
+from gonogo.engine.markers import BINDING_PROPERTY
+from gonogo.engine.verdict import Verdict
 from gonogo.redact import redactor
-from gonogo.verdict import Verdict
 
 
 def _classname(binding: dict[str, object]) -> str:
@@ -32,7 +32,7 @@ def rename_testcases(path: Path, verdict: Verdict | None = None) -> int:
     """Rewrite ``path`` in place; returns how many test cases were renamed.
 
     With the run's ``verdict``, each test suite also carries the verdict lines
-    as ``gonogo.verdict`` properties, and a test case the run was interrupted in
+    as ``gonogo.engine.verdict`` properties, and a test case the run was interrupted in
     (which pytest's junitxml writes as if it had passed: its call never
     reported) gets an ``error`` element saying so."""
     tree = ET.parse(path)
@@ -49,7 +49,7 @@ def rename_testcases(path: Path, verdict: Verdict | None = None) -> int:
                 props = ET.Element("properties")
                 suite.insert(0, props)
             for line in verdict.lines():
-                ET.SubElement(props, "property", {"name": "gonogo.verdict", "value": line})
+                ET.SubElement(props, "property", {"name": "gonogo.engine.verdict", "value": line})
     for case in tree.getroot().iter("testcase"):
         props = case.find("properties")
         binding = None

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from gonogo import __version__
-from gonogo.checklist import Checklist, Item, Phase, Stage, format_offset
+from gonogo.engine.evidence import USER_PROPERTY
+from gonogo.engine.verdict import CheckResult, Verdict
 from gonogo.errors import ConfigError
-from gonogo.evidence import USER_PROPERTY
+from gonogo.model.checklist import Checklist, Item, Phase, Stage, format_offset
 from gonogo.redact import redactor
-from gonogo.verdict import CheckResult, Verdict
 
 DESELECTED_EVENT = "deselected"
 """Run-log event a test process records for each bound test it deselects."""

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from gonogo.errors import ConfigError
-from gonogo.target import load_target
-from gonogo.yamlsource import MAX_DEPTH, MAX_VALUES, parse_yaml, parse_yaml_documents
+from gonogo.model.target import load_target
+from gonogo.model.yamlsource import MAX_DEPTH, MAX_VALUES, parse_yaml, parse_yaml_documents
 
 from .harness import assert_clean_failure, run
 

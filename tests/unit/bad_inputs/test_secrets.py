@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+from gonogo.model.target import is_secret_name, load_target
 from gonogo.redact import MASK, Redactor, redactor
-from gonogo.target import is_secret_name, load_target
 
 from .harness import CANARY, assert_no_canary, run
 
@@ -181,7 +181,7 @@ def test_a_variable_the_target_references_as_a_secret_is_masked_in_a_url(
 
 
 def test_a_resolved_reference_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gonogo.target import SecretRef
+    from gonogo.model.target import SecretRef
 
     value = "inproc-canary-resolved-9132"
     monkeypatch.setenv("SHOP_WEBHOOK_SIGNING", value)

@@ -1,0 +1,314 @@
+"""gonogo's command-line options, registered in one place and turned into one
+validated settings object at configure time. The rest of the code reads
+``Settings``; nothing else calls ``config.getoption``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ENVIRONMENTS: tuple[str, ...] = ("production", "staging", "development")
+ROLLBACK_MODES: tuple[str, ...] = ("plan", "auto", "off")
+SETTINGS_KEY = pytest.StashKey["Settings"]()
+
+
+def _environment(value: str) -> str:
+    if value not in ENVIRONMENTS:
+        raise pytest.UsageError(
+            f"--env {value!r}: unknown environment; use one of: {', '.join(ENVIRONMENTS)}"
+        )
+    return value
+
+
+def _rollback_mode(value: str) -> str:
+    if value not in ROLLBACK_MODES:
+        raise pytest.UsageError(
+            f"--rollback={value!r}: use plan (record the plan, change nothing), "
+            "auto (roll back when the criteria are met) or off"
+        )
+    return value
+
+
+def _existing_file(option: str) -> Callable[[str], Path]:
+    def parse(value: str) -> Path:
+        path = Path(os.path.expanduser(value))
+        if not path.is_file():
+            raise pytest.UsageError(f"{option} {value}: no such file; check the path")
+        return path
+
+    parse.__name__ = option.lstrip("-").replace("-", "_")
+    return parse
+
+
+def _positive_int(option: str) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise pytest.UsageError(f"{option} {value!r}: give a whole number of 1 or more")
+        return number
+
+    parse.__name__ = option.lstrip("-").replace("-", "_")
+    return parse
+
+
+def _distinct_targets(paths: list[Path]) -> tuple[Path, ...]:
+    """Each target runs its own timeline against its cluster: one file given
+    twice would run the release twice, side by side under -n, so it is refused
+    rather than quietly merged (the user may have meant another file)."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        first = seen.setdefault(path.resolve(), path)
+        if first is not path:
+            twice = (
+                f"--target {path} is given twice"
+                if str(first) == str(path)
+                else f"--target {first} and --target {path} name the same file"
+            )
+            raise pytest.UsageError(
+                f"{twice}; each target runs its own timeline against its cluster, "
+                "so give each file once"
+            )
+    return tuple(paths)
+
+
+def _writable_dir(path: Path, option: str) -> Path:
+    """Refuse, before anything runs, a reports folder that cannot be one: a
+    file, a path under a file, or a folder that cannot be written. The folder
+    itself is created only when a report is written."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        under = "" if existing == path else f" ({existing} is a file)"
+        raise pytest.UsageError(
+            f"{option} {path}: not a directory{under}; name a folder, which gonogo "
+            "creates if it is missing"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise pytest.UsageError(
+            f"{option} {path}: {existing} is not writable; name a folder you can write to"
+        )
+    return path
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Every gonogo option, in one group, help in one voice."""
+    group = parser.getgroup("gonogo", "gonogo: deployment checklist gate")
+    group.addoption(
+        "--target",
+        action="append",
+        default=[],
+        metavar="FILE",
+        type=_existing_file("--target"),
+        help="target file describing the system to check (repeatable, each file once: each "
+        "target runs its own timeline, on its own xdist worker). For a file outside the "
+        "project write --target=FILE: pytest picks its rootdir before it knows this option.",
+    )
+    group.addoption(
+        "--env",
+        dest="gonogo_env",
+        default=None,
+        metavar="NAME",
+        type=_environment,
+        help="environment to check: production, staging or development. Tests marked "
+        "env(...) for other environments are deselected.",
+    )
+    group.addoption(
+        "--execute",
+        action="store_true",
+        default=False,
+        help="let mutating checks change the cluster. Without it they run as a server-side "
+        "dry run and report what they would change.",
+    )
+    group.addoption(
+        "--rollback",
+        dest="gonogo_rollback",
+        default="plan",
+        metavar="MODE",
+        type=_rollback_mode,
+        help="when the environment's rollback criteria are met: plan (default: record and "
+        "print the plan, change nothing), auto (execute it), off.",
+    )
+    group.addoption(
+        "--signoffs",
+        default=None,
+        metavar="FILE",
+        type=_existing_file("--signoffs"),
+        help="YAML file of recorded sign-offs for manual checklist items "
+        "(item, who, role, when, release, environment, ticket, expires).",
+    )
+    group.addoption(
+        "--no-gate",
+        action="store_true",
+        default=False,
+        help="run every phase even after a failure (the verdict is still NO-GO).",
+    )
+    group.addoption(
+        "--from-phase",
+        default=None,
+        metavar="NAME",
+        help='resume the timeline at a phase, e.g. "Phase 4"; earlier checks are deselected.',
+    )
+    group.addoption(
+        "--phase",
+        dest="gonogo_phases",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help='run only this phase, e.g. "Immediate Validation" (repeatable); other checks '
+        "are deselected.",
+    )
+    group.addoption(
+        "--kube-context",
+        default=None,
+        metavar="NAME",
+        help="kube context to use instead of the target's or the kubeconfig's current one.",
+    )
+    group.addoption(
+        "--checklist",
+        dest="gonogo_checklist_file",
+        default=None,
+        metavar="FILE",
+        help="checklist Markdown file (default: the gonogo_checklist ini value, "
+        "docs/checklists.md under the rootdir).",
+    )
+    group.addoption(
+        "--gonogo-checklist",
+        action="store_true",
+        default=False,
+        help="print the checklist with the tests bound to each item, mark items that have "
+        "no test, and run nothing.",
+    )
+    group.addoption(
+        "--ignore-window",
+        action="store_true",
+        default=False,
+        help="run outside the environment's deployment window; recorded as an override "
+        "in the evidence.",
+    )
+    group.addoption(
+        "--backup-secrets",
+        action="store_true",
+        default=False,
+        help="write Secret values into the pre-deployment backup (default: a digest of each).",
+    )
+    group.addoption(
+        "--service",
+        dest="gonogo_service",
+        default=None,
+        metavar="NAME",
+        help="the failed service that the emergency procedures act on.",
+    )
+    group.addoption(
+        "--load-workers",
+        default=0,
+        metavar="N",
+        type=_positive_int("--load-workers"),
+        help="run load with a Locust master and N local worker processes.",
+    )
+    group.addoption(
+        "--reports-dir",
+        default=None,
+        metavar="DIR",
+        help="where reports, backups and load results go (default: reports/ under the rootdir).",
+    )
+    parser.addini(
+        "gonogo_checklist",
+        default="docs/checklists.md",
+        help="checklist Markdown file, relative to the rootdir.",
+    )
+    parser.addini(
+        "gonogo_suites",
+        type="paths",
+        default=[],
+        help="where the checklist suites live (e.g. suites). A run given --target "
+        "and no paths collects these instead of testpaths.",
+    )
+    parser.addini(
+        "gonogo_stage_order",
+        type="linelist",
+        default=[],
+        help="order of the checklist's stages on the timeline, as stage markers "
+        "(predeploy, staging, deploy, postdeploy, rollback, emergency).",
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One run's choices, validated. Read by every part of the plugin."""
+
+    targets: tuple[Path, ...] = ()
+    """Target files, in the order given."""
+    environment: str | None = None
+    """The --env value; None when not given (env-marked tests are then all kept)."""
+    execute: bool = False
+    """True: mutating checks change the cluster; False: server-side dry run."""
+    rollback: str = "plan"
+    """plan | auto | off."""
+    signoffs: Path | None = None
+    gate: bool = True
+    """False with --no-gate: every phase runs even after a failure."""
+    from_phase: str | None = None
+    phases: tuple[str, ...] = ()
+    """--phase values: only these phases run."""
+    kube_context: str | None = None
+    checklist: Path = Path("docs/checklists.md")
+    list_checklist: bool = False
+    ignore_window: bool = False
+    backup_secrets: bool = False
+    service: str | None = None
+    load_workers: int = 0
+    """0: load runs in one Locust process; N: a master and N worker processes."""
+    reports_dir: Path = Path("reports")
+    stage_order: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        rootpath = config.rootpath
+        checklist_opt = config.getoption("gonogo_checklist_file")
+        checklist = (
+            Path(checklist_opt) if checklist_opt else rootpath / config.getini("gonogo_checklist")
+        )
+        reports_opt = config.getoption("reports_dir")
+        targets = _distinct_targets(config.getoption("target"))
+        reports_dir = Path(os.path.expanduser(reports_opt)) if reports_opt else rootpath / "reports"
+        if reports_opt or targets:
+            _writable_dir(reports_dir, "--reports-dir")
+        stage_order = tuple(config.getini("gonogo_stage_order"))
+        from gonogo.model.checklist import STAGE_KEYS
+
+        unknown = [s for s in stage_order if s not in STAGE_KEYS]
+        if unknown:
+            raise pytest.UsageError(
+                f"gonogo_stage_order names unknown stages {unknown}; use: {', '.join(STAGE_KEYS)}"
+            )
+        return cls(
+            targets=targets,
+            environment=config.getoption("gonogo_env"),
+            execute=config.getoption("execute"),
+            rollback=config.getoption("gonogo_rollback"),
+            signoffs=config.getoption("signoffs"),
+            gate=not config.getoption("no_gate"),
+            from_phase=config.getoption("from_phase"),
+            phases=tuple(config.getoption("gonogo_phases")),
+            kube_context=config.getoption("kube_context"),
+            checklist=checklist,
+            list_checklist=config.getoption("gonogo_checklist"),
+            ignore_window=config.getoption("ignore_window"),
+            backup_secrets=config.getoption("backup_secrets"),
+            service=config.getoption("gonogo_service"),
+            load_workers=config.getoption("load_workers"),
+            reports_dir=reports_dir,
+            stage_order=stage_order,
+        )
+
+
+def get_settings(config: pytest.Config) -> Settings:
+    return config.stash[SETTINGS_KEY]

@@ -1,0 +1,2 @@
+"""Kubernetes: reads (one list call per kind), writes (server-side apply, patches,
+rollbacks) and waits (rollouts), each bounded in time."""

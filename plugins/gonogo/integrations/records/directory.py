@@ -1,0 +1,68 @@
+"""The directory record store: one JSON file per run record.
+
+Embedded and serverless: ``<reports dir>/records/`` by default, or the target's
+``records.path``. Two CI jobs share proof when they share this directory (a
+cache, a mounted volume, an artifact downloaded before the run). Files are
+written atomically, so a reader never sees half a record; files that are not
+records are passed over, so a directory shared with other output cannot hide a
+good record behind a bad file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from gonogo.errors import ProbeError
+from gonogo.model.records import RecordError, RunRecord, from_dict, matches, newest_first, slug
+
+SUFFIX = ".json"
+PREFIX = "run-"
+
+
+class DirectoryStore:
+    """Run records as ``run-<id>.json`` files in one directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.where = f"directory {self.directory}"
+
+    def put(self, record: RunRecord) -> str:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / f"{PREFIX}{slug(record.id, 120)}{SUFFIX}"
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".run-", suffix=SUFFIX)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(record.to_dict(), f, indent=1, default=str)
+            os.replace(tmp, path)
+        except OSError as e:
+            raise ProbeError(
+                f"cannot write the run record into {self.directory}: {e}; make the directory "
+                "writable or set records.path in the target"
+            ) from e
+        return str(path)
+
+    def read(self, path: Path) -> RunRecord:
+        try:
+            return from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:
+            raise RecordError(f"{path}: not a run record ({e})") from e
+
+    def find(
+        self, target: str, release: str, environment: str, stage: str | None = None
+    ) -> list[RunRecord]:
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for path in self.directory.glob(f"{PREFIX}*{SUFFIX}"):
+            try:
+                record = self.read(path)
+            except RecordError:
+                continue
+            if matches(record, target, release, environment, stage):
+                found.append(record)
+        return newest_first(found)
+
+    def close(self) -> None:
+        """Nothing to release; here for the protocol."""
