@@ -76,8 +76,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SANDBOX_COMMANDS = ("sandbox", "demo")
+"""Commands the gonogo-sandbox distribution adds; named here only to say how
+to get them when it is not installed."""
+
+
+def _missing_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """The one-line remedy for ``gonogo sandbox``/``gonogo demo`` without the
+    sandbox distribution, instead of argparse's "invalid choice"."""
+    words = [a for a in argv if not a.startswith("-")]
+    if not words or words[0] not in SANDBOX_COMMANDS:
+        return None
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if words[0] in sub.choices:
+        return None
+    return (
+        f"gonogo: 'gonogo {words[0]}' comes with the gonogo-sandbox distribution, which is "
+        "not installed; install it from the repository: pip install -e sandbox (make setup does)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    missing = _missing_command(parser, argv)
+    if missing is not None:
+        print(missing, file=sys.stderr)
+        return 4
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
