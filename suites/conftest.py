@@ -4,7 +4,7 @@ so the suites collect under ``--strict-markers`` whichever plugins a run loads."
 from __future__ import annotations
 
 import pytest
-from gonogo.engine.rbac.access import MARKER_HELP
+from gonogo.checks import MARKER_HELP
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,9 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from gonogo.engine.evidence import Evidence
-from gonogo.errors import ProbeError
-from gonogo.model.checklist import Item
+from gonogo.checks import Evidence, Item, ProbeError
 
 from suites.deploy.plan import DeployOutcome, item_documents, item_services
 
@@ -35,8 +33,7 @@ def deploy_item(
 
     def run() -> DeployOutcome:
         __tracebackhide__ = True
-        from gonogo.integrations.kubernetes import apply, changes, release, rollout
-        from gonogo.integrations.kubernetes.rollback import check_health_many
+        from gonogo.checks import apply, changes, check_health_many, release, rollout
 
         documents, images = item_documents(target, checklist_item)
         outcome = DeployOutcome(images=images)
@@ -102,7 +99,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     after the service and bound to that sub-item."""
     if not getattr(metafunc.function, "image_subitems", False):
         return
-    from gonogo.engine.run import checklist_of
+    from gonogo.checks import checklist_of
 
     checklist = checklist_of(metafunc.config)
     parents = [i for i in checklist.all_items() if i.title == BUILD_IMAGES]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gonogo.errors import ProbeError
-from gonogo.model.checklist import Checklist, Item
+from gonogo.checks import Checklist, Item, ProbeError
 
 ITEM_TIERS: dict[str, tuple[str, ...]] = {
     "Deploy Redis (cache/session store)": ("data", "cache"),
@@ -37,7 +36,7 @@ def item_services(target: Any, title: str) -> list[Any]:
 
 def item_documents(target: Any, item: Item) -> tuple[list[dict[str, Any]], list[str]]:
     """The documents ``item`` applies, images set to the release."""
-    from gonogo.integrations.kubernetes import apply, release
+    from gonogo.checks import apply, release
 
     paths = release.manifest_paths(item.commands, target.manifests_dir, target.secrets_dir)
     for service in item_services(target, item.title):

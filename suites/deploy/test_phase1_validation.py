@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.engine.evidence import Evidence
-from gonogo.engine.settings import Settings
+from gonogo.checks import Evidence, Settings
 
 METRICS_WAIT_S = 60.0
 """How long to wait for metrics-server to sample pods that have just started."""
@@ -17,7 +16,7 @@ METRICS_WAIT_S = 60.0
 @pytest.mark.item("System health check")
 @pytest.mark.kube_access("list deployments,pods")
 def test_system_health(target: Any, environment: str, cluster: Any, evidence: Evidence) -> None:
-    from gonogo.integrations.http.client import HttpRequest, probe
+    from gonogo.checks import HttpRequest, probe
 
     deployments = cluster.deployments()
     evidence.table(
@@ -63,7 +62,7 @@ def test_system_health(target: Any, environment: str, cluster: Any, evidence: Ev
 def test_resource_utilization(
     kube: Any, namespace: str, env_policy: Any, cluster: Any, evidence: Evidence
 ) -> None:
-    from gonogo.integrations.kubernetes.usage import node_usage, pod_usage
+    from gonogo.checks import node_usage, pod_usage
 
     limits = env_policy.resource_limits
     running = [p for p in cluster.pods() if p.get("status", {}).get("phase") == "Running"]
@@ -111,7 +110,7 @@ def test_resource_utilization(
 def test_backup_current_state(
     kube: Any, backups_dir: Path, namespace: str, gonogo_settings: Settings, evidence: Evidence
 ) -> None:
-    from gonogo.integrations.kubernetes import backup_writer
+    from gonogo.checks import backup_writer
 
     objects = backup_writer.collect(kube, namespace)
     directory = backups_dir  # where Backup verification reads them
@@ -133,7 +132,7 @@ def test_backup_current_state(
 def test_communication_sent(
     target: Any, environment: str, env_policy: Any, dry_run: bool, evidence: Evidence
 ) -> None:
-    from gonogo.integrations import notify
+    from gonogo.checks import notify
 
     webhooks = env_policy.notification.webhooks
     assert webhooks, (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gonogo.engine.evidence import Evidence
+from gonogo.checks import Evidence
 
 from suites.deploy.plan import deploy_items, item_documents
 
@@ -52,7 +52,7 @@ test_service_image.image_subitems = True  # type: ignore[attr-defined]
 def test_image_security_scanning(
     target: Any, env_policy: Any, registry: Any, evidence: Evidence
 ) -> None:
-    from gonogo.integrations import scan
+    from gonogo.checks import scan
 
     assert target.security_scan is not None, (
         f"no security_scan report in {target.source}; add security_scan.report"
@@ -103,8 +103,7 @@ def test_image_registry_push(
 ) -> None:
     """Every image the release's manifests will run is in the registry, and a
     release image still has the digest seen earlier in this phase."""
-    from gonogo.engine.run import checklist_of
-    from gonogo.integrations.kubernetes import release
+    from gonogo.checks import checklist_of, release
 
     images: list[str] = []
     for item in deploy_items(checklist_of(request.config)).values():

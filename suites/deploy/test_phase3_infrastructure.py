@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.engine.evidence import Evidence
-from gonogo.model.checklist import Item
+from gonogo.checks import Evidence, Item
 
 
 def _apply_and_prove(
     paths: list[Path], kube: Any, namespace: str, dry_run: bool, evidence: Evidence
 ) -> None:
     __tracebackhide__ = True
-    from gonogo.integrations.kubernetes import apply, changes
+    from gonogo.checks import apply, changes
 
     missing = [str(p) for p in paths if not p.exists()]
     assert not missing, (
@@ -61,7 +60,7 @@ def _as_stored(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_commands(target: Any, item: Item) -> list[Path]:
-    from gonogo.integrations.kubernetes import release
+    from gonogo.checks import release
 
     return release.manifest_paths(item.commands, target.manifests_dir, target.secrets_dir)
 

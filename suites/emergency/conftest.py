@@ -5,7 +5,7 @@ with ``-m emergency --service NAME`` (and change the cluster only with
 from __future__ import annotations
 
 import pytest
-from gonogo.engine.settings import get_settings
+from gonogo.checks import get_settings
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

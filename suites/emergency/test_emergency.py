@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.engine.evidence import Evidence
+from gonogo.checks import Evidence
 
 BEFORE_REPLICAS = "gonogo.dev/replicas-before-isolation"
 BEFORE_SELECTOR = "gonogo.dev/selector-before-maintenance"
@@ -89,7 +89,7 @@ def test_assess_impact(target: Any, cluster: Any, evidence: Evidence) -> None:
 def test_execute_rollback(
     request: pytest.FixtureRequest, target: Any, environment: str, evidence: Evidence
 ) -> None:
-    from gonogo.model.rollback import Failure
+    from gonogo.checks import Failure
 
     hook = request.config.hook
     settings = request.getfixturevalue("gonogo_settings")
@@ -129,7 +129,7 @@ def test_incident_communication(
     dry_run: bool,
     evidence: Evidence,
 ) -> None:
-    from gonogo.integrations import notify
+    from gonogo.checks import notify
 
     body = notify.message(
         "incident",
@@ -235,8 +235,7 @@ def test_investigate_and_fix(
     environment: str,
     evidence: Evidence,
 ) -> None:
-    from gonogo.errors import ProbeError
-    from gonogo.integrations.http.client import get_json
+    from gonogo.checks import ProbeError, get_json
 
     name = service_under_repair.deployment_name
     deployment = cluster.deployment(name)
@@ -295,8 +294,7 @@ def test_gradual_recovery(
     rollout_progress: Any,
     evidence: Evidence,
 ) -> None:
-    from gonogo.integrations.kubernetes.rollback import check_health
-    from gonogo.integrations.kubernetes.rollout import wait_for
+    from gonogo.checks import check_health, wait_for
 
     name = service_under_repair.deployment_name
     deployment = cluster.deployment(name)

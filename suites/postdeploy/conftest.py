@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from gonogo.errors import ProbeError
-from gonogo.integrations.http.client import HttpRequest, HttpResult, probe
-from gonogo.integrations.kubernetes.serving import serving
+from gonogo.checks import HttpRequest, HttpResult, ProbeError, probe, serving
 
 HEALTH_SAMPLES = 3
 """Health requests per service. A service is healthy when most of them answer
@@ -78,7 +76,7 @@ def external_requests(target: Any, environment: str) -> tuple[list[Any], list[Ht
     """One authenticated request per external API the target lists, to the
     endpoint the API documents (see gonogo.integrations.http.external). A token the target
     references but the environment does not hold fails the check by name."""
-    from gonogo.integrations.http.external import requests_for
+    from gonogo.checks import requests_for
 
     absent = target.environment(environment).absent
     apis = [a for a in target.external_apis if a.name not in absent]

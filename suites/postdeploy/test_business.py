@@ -11,26 +11,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.errors import ProbeError
-from gonogo.integrations import records
-from gonogo.integrations.http.browser import check_page
-from gonogo.integrations.http.client import probe
-from gonogo.integrations.http.external import endpoint
-from gonogo.integrations.http.workflows import run_workflow
-from gonogo.integrations.kubernetes.serving import rollout_completed_at
-from gonogo.integrations.monitoring.prometheus import (
+from gonogo.checks import (
     VERSION_LABEL,
+    ProbeError,
     Prometheus,
+    ReleaseWindow,
+    ServiceFigures,
+    check_page,
+    consistency,
+    dotted_get,
+    endpoint,
     error_ratio_query,
     mean_query,
     p95_query,
+    probe,
     range_of,
+    records,
+    release_window,
     requests_query,
+    rollout_completed_at,
+    run_workflow,
     samples_query,
 )
-from gonogo.integrations.monitoring.window import ReleaseWindow, ServiceFigures, release_window
-from gonogo.integrations.redis import consistency
-from gonogo.model.target import dotted_get
 
 from suites.postdeploy.conftest import dashboard_service, external_requests
 

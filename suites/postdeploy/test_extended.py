@@ -7,11 +7,16 @@ import json
 from typing import Any
 
 import pytest
-from gonogo.errors import ProbeError
-from gonogo.integrations.http.workflows import run_workflow
-from gonogo.integrations.load.judge import breaches, figures
-from gonogo.integrations.monitoring.prometheus import Alertmanager, Prometheus, sample_age_query
-from gonogo.report.charts import TIMESERIES_MIME
+from gonogo.checks import (
+    TIMESERIES_MIME,
+    Alertmanager,
+    ProbeError,
+    Prometheus,
+    breaches,
+    figures,
+    run_workflow,
+    sample_age_query,
+)
 
 FRESH_WITHIN_S = 120.0
 """A service whose newest sample is older than this is not being scraped."""

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from gonogo.integrations.http.client import probe
+from gonogo.checks import probe
 
 from suites.postdeploy.conftest import external_requests, release_versions
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from gonogo.integrations.github import GitHub
+from gonogo.checks import GitHub
 
 from suites.predeploy.support import not_applicable
 

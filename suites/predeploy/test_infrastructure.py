@@ -6,18 +6,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from gonogo.errors import ProbeError
-from gonogo.integrations import dns, tls
-from gonogo.integrations.http.client import HttpRequest, probe
-from gonogo.integrations.kubernetes import capacity
-from gonogo.integrations.kubernetes.client import ClusterSnapshot
-from gonogo.integrations.monitoring import stack as monitoring
-from gonogo.integrations.monitoring.prometheus import (
+from gonogo.checks import (
     Alertmanager,
+    ClusterSnapshot,
+    HttpRequest,
+    ProbeError,
     Prometheus,
+    capacity,
+    dns,
     error_ratio_query,
+    probe,
     requests_query,
+    tls,
 )
+from gonogo.checks import monitoring_stack as monitoring
 
 from suites.predeploy.support import not_applicable, token
 

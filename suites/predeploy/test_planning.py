@@ -8,12 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.errors import ProbeError
-from gonogo.integrations.kubernetes import backup as backups
-from gonogo.integrations.kubernetes.apply import ResourceMapper, apply_object
-from gonogo.integrations.kubernetes.client import ClusterSnapshot, DeploymentView, KubeClient
-from gonogo.integrations.redis import consistency
-from gonogo.model.rollback import PlannedStep, RollbackPlan
+from gonogo.checks import (
+    ClusterSnapshot,
+    DeploymentView,
+    KubeClient,
+    PlannedStep,
+    ProbeError,
+    ResourceMapper,
+    RollbackPlan,
+    apply_object,
+    consistency,
+)
+from gonogo.checks import backup as backups
 
 from suites.predeploy.support import not_applicable
 

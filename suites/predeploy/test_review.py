@@ -6,14 +6,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.errors import ProbeError
-from gonogo.integrations import records, scan
-from gonogo.integrations.github import GOOD_CONCLUSIONS, GitHub, latest_review_states
-from gonogo.integrations.kubernetes import config_scan
-from gonogo.integrations.kubernetes.access import required_secrets
-from gonogo.integrations.kubernetes.apply import ResourceMapper, apply_object, load_documents
-from gonogo.integrations.kubernetes.client import ClusterSnapshot, KubeClient
-from gonogo.integrations.records import RecordStore
+from gonogo.checks import (
+    GOOD_CONCLUSIONS,
+    ClusterSnapshot,
+    GitHub,
+    KubeClient,
+    ProbeError,
+    RecordStore,
+    ResourceMapper,
+    apply_object,
+    config_scan,
+    latest_review_states,
+    load_documents,
+    records,
+    required_secrets,
+    scan,
+)
 
 from suites.predeploy.support import not_applicable
 

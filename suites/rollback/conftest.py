@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gonogo.engine.settings import Settings
-from gonogo.model.rollback import RollbackPlan
+from gonogo.checks import RollbackPlan, Settings
 
 
 @pytest.fixture
@@ -15,7 +14,7 @@ def rollback_plan(
 ) -> RollbackPlan:
     """Every Deployment now running the release, in reverse dependency order,
     with the revision that ran the previous release (only ``--service`` when given)."""
-    from gonogo.integrations.kubernetes.rollback import build_plan
+    from gonogo.checks import build_plan
 
     if target.previous_release is None:
         pytest.fail(f"{target.source} names no previous_release to roll back to", pytrace=False)

@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.engine.evidence import Evidence
-from gonogo.engine.settings import Settings
-from gonogo.model.rollback import RollbackPlan
+from gonogo.checks import Evidence, RollbackPlan, Settings
 
 STABILITY_ROUNDS = (3, 20)
 """Least and most rounds of one health request per service in the stability window."""
@@ -77,7 +75,7 @@ def test_rollback_to_previous_version(
     rollout_progress: Any,
     evidence: Evidence,
 ) -> None:
-    from gonogo.integrations.kubernetes.rollback import RollbackExecutor
+    from gonogo.checks import RollbackExecutor
 
     executor = RollbackExecutor(
         kube, target, environment, dry_run=dry_run, progress=rollout_progress
@@ -99,7 +97,7 @@ def test_verify_rollback_success(
     gonogo_settings: Settings,
     evidence: Evidence,
 ) -> None:
-    from gonogo.integrations.kubernetes.rollback import check_health_many
+    from gonogo.checks import check_health_many
 
     services = target.release_services()
     if gonogo_settings.service:
@@ -140,7 +138,7 @@ def test_rollback_all_in_reverse_order(
     rollout_progress: Any,
     evidence: Evidence,
 ) -> None:
-    from gonogo.integrations.kubernetes.rollback import RollbackExecutor, build_plan
+    from gonogo.checks import RollbackExecutor, build_plan
 
     plan = build_plan(kube, target, environment, target.name)
     order = [s.name for s in target.reverse_dependency_order()]
@@ -165,7 +163,7 @@ def test_rollback_all_in_reverse_order(
 def test_restore_previous_configuration(
     kube: Any, backups_dir: Path, namespace: str, dry_run: bool, evidence: Evidence
 ) -> None:
-    from gonogo.integrations.kubernetes import apply, backup, changes
+    from gonogo.checks import apply, backup, changes
 
     directory = backups_dir
     newest = backup.newest(directory)
@@ -199,7 +197,7 @@ def test_restore_previous_configuration(
 def test_verify_system_stability(
     target: Any, environment: str, env_policy: Any, cluster: Any, evidence: Evidence
 ) -> None:
-    from gonogo.integrations.http.client import HttpRequest, probe
+    from gonogo.checks import HttpRequest, probe
 
     services = [s for s in target.services_in_dependency_order() if s.health_path]
     unavailable = [d.name for d in cluster.deployments() if not d.is_available]

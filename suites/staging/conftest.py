@@ -13,7 +13,7 @@ def staging_manifests(target: Any, environment: str) -> list[dict[str, Any]]:
     manifests_dir and secrets_dir except other environments' ConfigMap files
     and this environment's own (applied by "Configure staging-specific
     settings"), with each release image set to the release tag."""
-    from gonogo.integrations.kubernetes.apply import load_documents
+    from gonogo.checks import load_documents
 
     if target.manifests_dir is None:
         pytest.fail("the target has no manifests_dir; name the release's manifests", pytrace=False)

@@ -6,15 +6,18 @@ import time
 from typing import Any
 
 import pytest
-from gonogo.integrations.http.client import HttpRequest, probe
-from gonogo.integrations.kubernetes.apply import (
+from gonogo.checks import (
+    ClusterSnapshot,
+    DeploymentView,
+    HttpRequest,
+    KubeClient,
     ResourceMapper,
     apply_documents,
     apply_object,
+    apply_summary,
     load_documents,
+    probe,
 )
-from gonogo.integrations.kubernetes.apply import summary as apply_summary
-from gonogo.integrations.kubernetes.client import ClusterSnapshot, DeploymentView, KubeClient
 
 pytestmark = pytest.mark.env("staging")
 

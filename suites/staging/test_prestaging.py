@@ -6,10 +6,7 @@ from typing import Any
 
 import pytest
 import redis as redis_lib
-from gonogo.integrations.http.client import HttpRequest, probe
-from gonogo.integrations.kubernetes import capacity
-from gonogo.integrations.kubernetes.client import ClusterSnapshot, KubeClient
-from gonogo.integrations.redis import client as redis_probe
+from gonogo.checks import ClusterSnapshot, HttpRequest, KubeClient, capacity, probe, redis_probe
 
 pytestmark = pytest.mark.env("staging")
 

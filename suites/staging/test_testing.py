@@ -6,15 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.engine.markers import BINDING_KEY
-from gonogo.integrations.http import external
-from gonogo.integrations.http import smoke_load as httpload
-from gonogo.integrations.http.client import probe
-from gonogo.integrations.http.workflows import run_workflow
-from gonogo.integrations.kubernetes import access
-from gonogo.integrations.kubernetes.client import ClusterSnapshot, KubeClient
-from gonogo.integrations.records import STAGING_COMMAND
-from gonogo.model import loadresult
+from gonogo.checks import (
+    BINDING_KEY,
+    STAGING_COMMAND,
+    ClusterSnapshot,
+    KubeClient,
+    access,
+    external,
+    loadresult,
+    probe,
+    run_workflow,
+)
+from gonogo.checks import smoke_load as httpload
 
 from suites.predeploy.support import token
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from gonogo.errors import ConfigError
-from gonogo.model.rollback import CRITERIA
+from gonogo.model.rollback import CRITERIA, MEAN_RESPONSE_S
 from gonogo.redact import redactor
 
 USER_PROPERTY = "gonogo.engine.evidence"
@@ -50,10 +50,11 @@ class Evidence:
         service: str | None = None,
         ok: bool | None = None,
     ) -> None:
-        """A figure and its limit. Names ``error_rate`` (a fraction) and
-        ``mean_response_s`` are judged against the environment's rollback criteria;
-        a name that is almost one of them is refused, because a typo there would
-        silently switch the rollback trigger off."""
+        """A figure and its limit. The names ``ERROR_RATE`` (a fraction) and
+        ``MEAN_RESPONSE_S`` (seconds), from ``gonogo.model.rollback``, are judged
+        against the environment's rollback criteria; pass those constants, not
+        the bare strings. A name that is almost one of them is refused, because
+        a typo there would silently switch the rollback trigger off."""
         _refuse_near_criterion(name)
         if ok is None and limit is not None:
             ok = value <= limit
@@ -112,7 +113,7 @@ def _refuse_near_criterion(name: str) -> None:
         if squashed == criterion.replace("_", "") or (
             difflib.SequenceMatcher(None, name.lower(), criterion).ratio() >= 0.85
         ):
-            unit = "in seconds" if criterion.endswith("_s") else "a fraction"
+            unit = "in seconds" if criterion == MEAN_RESPONSE_S else "a fraction"
             raise ConfigError(
                 f"evidence.measure({name!r}): the rollback criteria read {criterion!r} "
                 f"({CRITERIA[criterion][1]}, {unit}); "

@@ -13,11 +13,39 @@ from typing import Any
 TRIGGERING_STAGES: frozenset[str] = frozenset({"deploy", "staging", "postdeploy"})
 """Stages whose failures can call for a rollback: before them nothing was deployed."""
 
+ERROR_RATE = "error_rate"
+"""The measurement a rollback criterion judges as a share of failed requests
+(a fraction: 0.05 is 5 %). Name a measurement with this constant, never the
+bare string: a misspelt name is a figure no criterion reads."""
+
+MEAN_RESPONSE_S = "mean_response_s"
+"""The measurement a rollback criterion judges as the mean response time, in seconds."""
+
 CRITERIA: dict[str, tuple[str, str]] = {
-    "error_rate": ("error_rate_max", "error rate"),
-    "mean_response_s": ("mean_response_max_s", "mean response"),
+    ERROR_RATE: ("error_rate_max", "error rate"),
+    MEAN_RESPONSE_S: ("mean_response_max_s", "mean response"),
 }
 """Measurement name -> (field of the environment's rollback criteria, words for people)."""
+
+
+@dataclass(frozen=True)
+class RollbackPolicy:
+    """An environment's rollback criteria, asked by measurement name, so a check
+    reads its limit the way the trigger will judge the figure:
+    ``policy.limit(ERROR_RATE)``."""
+
+    criteria: Any
+    """The target file's ``environments.<env>.rollback`` (None: no criteria)."""
+
+    def limit(self, measurement: str) -> float | None:
+        """The highest ``measurement`` the criteria accept; None when they set none."""
+        if measurement not in CRITERIA:
+            raise ValueError(
+                f"no rollback criterion judges {measurement!r}; "
+                f"the criteria judge {', '.join(CRITERIA)}"
+            )
+        limit = getattr(self.criteria, CRITERIA[measurement][0], None)
+        return None if limit is None else float(limit)
 
 
 @dataclass(frozen=True)
@@ -47,13 +75,13 @@ class Trigger:
 
     reason: str
     criterion: str
-    """"error_rate", "mean_response_s" or "functional"."""
+    """``ERROR_RATE``, ``MEAN_RESPONSE_S`` or "functional"."""
     measured: float | None = None
     limit: float | None = None
 
 
 def _fmt(criterion: str, value: float) -> str:
-    return f"{value:.1%}" if criterion == "error_rate" else f"{value:.2f} s"
+    return f"{value:.1%}" if criterion == ERROR_RATE else f"{value:.2f} s"
 
 
 def evaluate_trigger(criteria: Any, failure: Failure) -> Trigger | None:
@@ -70,8 +98,8 @@ def evaluate_trigger(criteria: Any, failure: Failure) -> Trigger | None:
     for m in failure.measurements:
         if m.name not in CRITERIA:
             continue
-        field_name, words = CRITERIA[m.name]
-        limit = getattr(criteria, field_name, None)
+        words = CRITERIA[m.name][1]
+        limit = RollbackPolicy(criteria).limit(m.name)
         if limit is not None and m.value > limit:
             where = f" for {m.service}" if m.service else ""
             return Trigger(

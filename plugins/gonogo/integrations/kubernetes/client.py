@@ -429,6 +429,63 @@ class NodeView:
     def unschedulable(self) -> bool:
         return bool(self.raw.get("spec", {}).get("unschedulable"))
 
+    @property
+    def takes_pods(self) -> bool:
+        """Ready and schedulable: a node the scheduler may place new pods on."""
+        return self.ready and not self.unschedulable
+
+
+@dataclass(frozen=True)
+class PodView:
+    raw: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.raw["metadata"]["name"])
+
+    @property
+    def phase(self) -> str | None:
+        return self.raw.get("status", {}).get("phase")
+
+    @property
+    def ready(self) -> bool:
+        """Running with its Ready condition True: a pod that serves."""
+        c = condition(self.raw, "Ready")
+        return self.phase == "Running" and bool(c and c.get("status") == "True")
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    """A PersistentVolumeClaim; ``storage_class`` is the cluster default when
+    the claim names none."""
+
+    raw: dict[str, Any]
+    default_class: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.raw["metadata"]["name"])
+
+    @property
+    def phase(self) -> str | None:
+        return self.raw.get("status", {}).get("phase")
+
+    @property
+    def bound(self) -> bool:
+        return self.phase == "Bound"
+
+    @property
+    def requested(self) -> str | None:
+        return self.raw["spec"].get("resources", {}).get("requests", {}).get("storage")
+
+    @property
+    def capacity(self) -> str | None:
+        return self.raw.get("status", {}).get("capacity", {}).get("storage")
+
+    @property
+    def storage_class(self) -> str | None:
+        return self.raw["spec"].get("storageClassName", self.default_class)
+
 
 @dataclass(frozen=True)
 class DeploymentView:
@@ -439,8 +496,17 @@ class DeploymentView:
         return str(self.raw["metadata"]["name"])
 
     @property
+    def uid(self) -> str | None:
+        return self.raw["metadata"].get("uid")
+
+    @property
     def generation(self) -> int:
         return int(self.raw["metadata"].get("generation", 0))
+
+    @property
+    def revision_history_limit(self) -> int:
+        """How many old ReplicaSets the Deployment keeps (the API's default is 10)."""
+        return int(self.raw["spec"].get("revisionHistoryLimit", 10))
 
     @property
     def revision(self) -> int | None:
@@ -565,3 +631,55 @@ class ClusterSnapshot:
         self, kind: str, predicate: Callable[[dict[str, Any]], bool], namespace: str | None = None
     ) -> list[dict[str, Any]]:
         return [o for o in self.objects(kind, namespace) if predicate(o)]
+
+    # -- views: what checks ask, so they read as sentences ---------------------
+
+    def names(self, kind: str, namespace: str | None = None) -> set[str]:
+        """The names of every object of ``kind``."""
+        return {o["metadata"]["name"] for o in self.objects(kind, namespace)}
+
+    def schedulable_nodes(self) -> list[NodeView]:
+        """Nodes that are Ready and not cordoned: where the pods' requests must fit."""
+        return [n for n in self.nodes() if n.takes_pods]
+
+    def pod_views(
+        self, namespace: str | None = None, selector: dict[str, str] | None = None
+    ) -> list[PodView]:
+        """``pods()`` as views."""
+        return [PodView(p) for p in self.pods(namespace, selector)]
+
+    def storage_classes(self) -> list[str]:
+        """The names of the cluster's StorageClasses, in the order the API listed them."""
+        return [c["metadata"]["name"] for c in self.objects("storageclasses")]
+
+    def default_storage_class(self) -> str | None:
+        """The StorageClass a claim that names none gets, or None when none is the default."""
+        for c in self.objects("storageclasses"):
+            annotations = c["metadata"].get("annotations", {})
+            if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
+                return str(c["metadata"]["name"])
+        return None
+
+    def claims(self, namespace: str | None = None) -> list[ClaimView]:
+        """The PersistentVolumeClaims, each knowing the class it gets."""
+        claims = self.objects("persistentvolumeclaims", namespace)
+        default = self.default_storage_class()
+        return [ClaimView(c, default) for c in claims]
+
+    def replicasets_of(
+        self, deployment: DeploymentView, namespace: str | None = None
+    ) -> dict[int, dict[str, Any]]:
+        """Revision -> ReplicaSet, for the ReplicaSets ``deployment`` owns (a
+        ReplicaSet without a revision annotation counts as revision 0)."""
+        owned = [
+            rs
+            for rs in self.objects("replicasets", namespace)
+            if any(
+                ref.get("uid") == deployment.uid
+                for ref in rs["metadata"].get("ownerReferences", [])
+            )
+        ]
+        return {
+            int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0)): rs
+            for rs in owned
+        }
