@@ -10,19 +10,18 @@ planned changes are the evidence.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from gonogo.checks import Evidence, Item, ProbeError
+from gonogo.checks import Evidence, Item, KubeClient, ProbeError, Target
 
 from suites.deploy.plan import DeployOutcome, item_documents, item_services
 
 
 @pytest.fixture
 def deploy_item(
-    target: Any,
+    target: Target,
     environment: str,
-    kube: Any,
+    kube: KubeClient,
     namespace: str,
     dry_run: bool,
     evidence: Evidence,
@@ -70,10 +69,10 @@ def deploy_item(
             name: services[name].rollout_timeout_s if name in services else waits.get(name, 300.0)
             for name in release.deployments_in(documents)
         }
-        result = rollout.wait_for(kube, namespace, deadlines, progress=rollout_progress)
-        evidence.table("rollouts", result.rows())
-        outcome.problems += result.failures
-        if not result.ok:
+        rollouts = rollout.wait_for(kube, namespace, deadlines, progress=rollout_progress)
+        evidence.table("rollouts", rollouts.rows())
+        outcome.problems += rollouts.failures
+        if not rollouts.ok:
             return outcome
         released = {s.name for s in target.release_services()}
         checks = [

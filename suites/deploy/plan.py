@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gonogo.checks import Checklist, Item, ProbeError
+from gonogo.checks import Checklist, Item, ProbeError, Target
 
 ITEM_TIERS: dict[str, tuple[str, ...]] = {
     "Deploy Redis (cache/session store)": ("data", "cache"),
@@ -29,12 +29,12 @@ class DeployOutcome:
     problems: list[str] = field(default_factory=list)
 
 
-def item_services(target: Any, title: str) -> list[Any]:
+def item_services(target: Target, title: str) -> list[Any]:
     tiers = ITEM_TIERS[title]
     return [s for s in target.services_in_dependency_order() if s.tier in tiers]
 
 
-def item_documents(target: Any, item: Item) -> tuple[list[dict[str, Any]], list[str]]:
+def item_documents(target: Target, item: Item) -> tuple[list[dict[str, Any]], list[str]]:
     """The documents ``item`` applies, images set to the release."""
     from gonogo.checks import apply, release
 

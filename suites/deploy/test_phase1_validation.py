@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from gonogo.checks import Evidence, Settings
+from gonogo.checks import ClusterSnapshot, Environment, Evidence, KubeClient, Settings, Target
 
 METRICS_WAIT_S = 60.0
 """How long to wait for metrics-server to sample pods that have just started."""
@@ -15,7 +14,9 @@ METRICS_WAIT_S = 60.0
 
 @pytest.mark.item("System health check")
 @pytest.mark.kube_access("list deployments,pods")
-def test_system_health(target: Any, environment: str, cluster: Any, evidence: Evidence) -> None:
+def test_system_health(
+    target: Target, environment: str, cluster: ClusterSnapshot, evidence: Evidence
+) -> None:
     from gonogo.checks import HttpRequest, probe
 
     deployments = cluster.deployments()
@@ -60,7 +61,11 @@ def test_system_health(target: Any, environment: str, cluster: Any, evidence: Ev
 @pytest.mark.item("Resource utilization review")
 @pytest.mark.kube_access("list pods,nodes", "list pods.metrics.k8s.io,nodes.metrics.k8s.io")
 def test_resource_utilization(
-    kube: Any, namespace: str, env_policy: Any, cluster: Any, evidence: Evidence
+    kube: KubeClient,
+    namespace: str,
+    env_policy: Environment,
+    cluster: ClusterSnapshot,
+    evidence: Evidence,
 ) -> None:
     from gonogo.checks import node_usage, pod_usage
 
@@ -108,7 +113,11 @@ def test_resource_utilization(
 @pytest.mark.item("Backup current state")
 @pytest.mark.kube_access("list restorable")
 def test_backup_current_state(
-    kube: Any, backups_dir: Path, namespace: str, gonogo_settings: Settings, evidence: Evidence
+    kube: KubeClient,
+    backups_dir: Path,
+    namespace: str,
+    gonogo_settings: Settings,
+    evidence: Evidence,
 ) -> None:
     from gonogo.checks import backup_writer
 
@@ -130,7 +139,7 @@ def test_backup_current_state(
 
 @pytest.mark.item("Communication sent")
 def test_communication_sent(
-    target: Any, environment: str, env_policy: Any, dry_run: bool, evidence: Evidence
+    target: Target, environment: str, env_policy: Environment, dry_run: bool, evidence: Evidence
 ) -> None:
     from gonogo.checks import notify
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gonogo.checks import Evidence
+from gonogo.checks import Environment, Evidence, RegistryClient, Target
 
 from suites.deploy.plan import deploy_items, item_documents
+from suites.sections import required
 
 
 def _image_problem(check: Any) -> str:
@@ -17,7 +18,10 @@ def _image_problem(check: Any) -> str:
 
 @pytest.mark.item("Build images for all services")
 def test_all_release_images_built(
-    target: Any, registry: Any, release_digests: dict[str, str], evidence: Evidence
+    target: Target,
+    registry: RegistryClient,
+    release_digests: dict[str, str | None],
+    evidence: Evidence,
 ) -> None:
     images = [target.image_ref(s) for s in target.release_services()]
     checks = registry.head_all(images)
@@ -31,7 +35,11 @@ def test_all_release_images_built(
 
 
 def test_service_image(
-    service: str, target: Any, registry: Any, release_digests: dict[str, str], evidence: Evidence
+    service: str,
+    target: Target,
+    registry: RegistryClient,
+    release_digests: dict[str, str | None],
+    evidence: Evidence,
 ) -> None:
     """``<registry>/<image>:<release>`` of one service answers a manifest HEAD."""
     svc = target.service(service)
@@ -50,7 +58,7 @@ test_service_image.image_subitems = True  # type: ignore[attr-defined]
 
 @pytest.mark.item("Image security scanning")
 def test_image_security_scanning(
-    target: Any, env_policy: Any, registry: Any, evidence: Evidence
+    target: Target, env_policy: Environment, registry: RegistryClient, evidence: Evidence
 ) -> None:
     from gonogo.checks import scan
 
@@ -64,7 +72,7 @@ def test_image_security_scanning(
     unscanned = []
     rows = []
     for check in checks:
-        by_digest = bool(check.digest) and check.digest in text
+        by_digest = bool(check.digest and check.digest in text)
         rows.append(
             {
                 "image": check.image,
@@ -96,9 +104,9 @@ def test_image_security_scanning(
 @pytest.mark.item("Image registry push")
 def test_image_registry_push(
     request: pytest.FixtureRequest,
-    target: Any,
-    registry: Any,
-    release_digests: dict[str, str],
+    target: Target,
+    registry: RegistryClient,
+    release_digests: dict[str, str | None],
     evidence: Evidence,
 ) -> None:
     """Every image the release's manifests will run is in the registry, and a
@@ -109,7 +117,7 @@ def test_image_registry_push(
     for item in deploy_items(checklist_of(request.config)).values():
         documents, _ = item_documents(target, item)
         images += release.images_in(documents)
-    prefix = target.registry.repository_prefix + "/"
+    prefix = required(target.registry, "registry").repository_prefix + "/"
     others = sorted({i for i in images if not i.startswith(prefix)})
     images = [i for i in dict.fromkeys(images) if i.startswith(prefix)]
     if others:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.checks import Evidence, Item
+from gonogo.checks import Evidence, Item, KubeClient, Target
 
 
 def _apply_and_prove(
-    paths: list[Path], kube: Any, namespace: str, dry_run: bool, evidence: Evidence
+    paths: list[Path], kube: KubeClient, namespace: str, dry_run: bool, evidence: Evidence
 ) -> None:
     __tracebackhide__ = True
     from gonogo.checks import apply, changes
@@ -59,7 +59,7 @@ def _as_stored(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _from_commands(target: Any, item: Item) -> list[Path]:
+def _from_commands(target: Target, item: Item) -> list[Path]:
     from gonogo.checks import release
 
     return release.manifest_paths(item.commands, target.manifests_dir, target.secrets_dir)
@@ -69,9 +69,9 @@ def _from_commands(target: Any, item: Item) -> list[Path]:
 @pytest.mark.item("Update configurations")
 @pytest.mark.kube_access("get,create,patch configmaps,secrets")
 def test_update_configurations(
-    target: Any,
+    target: Target,
     environment: str,
-    kube: Any,
+    kube: KubeClient,
     namespace: str,
     dry_run: bool,
     checklist_item: Item,
@@ -89,7 +89,12 @@ def test_update_configurations(
 @pytest.mark.item("Network policies updated")
 @pytest.mark.kube_access("get,create,patch networkpolicies")
 def test_network_policies(
-    target: Any, kube: Any, namespace: str, dry_run: bool, checklist_item: Item, evidence: Evidence
+    target: Target,
+    kube: KubeClient,
+    namespace: str,
+    dry_run: bool,
+    checklist_item: Item,
+    evidence: Evidence,
 ) -> None:
     _apply_and_prove(_from_commands(target, checklist_item), kube, namespace, dry_run, evidence)
 
@@ -101,6 +106,11 @@ def test_network_policies(
     "bind,escalate roles",
 )
 def test_rbac_and_security(
-    target: Any, kube: Any, namespace: str, dry_run: bool, checklist_item: Item, evidence: Evidence
+    target: Target,
+    kube: KubeClient,
+    namespace: str,
+    dry_run: bool,
+    checklist_item: Item,
+    evidence: Evidence,
 ) -> None:
     _apply_and_prove(_from_commands(target, checklist_item), kube, namespace, dry_run, evidence)

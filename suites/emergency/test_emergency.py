@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.checks import Evidence
+from gonogo.checks import (
+    ClusterSnapshot,
+    Environment,
+    Evidence,
+    KubeClient,
+    Patcher,
+    Service,
+    Target,
+)
 
 BEFORE_REPLICAS = "gonogo.dev/replicas-before-isolation"
 BEFORE_SELECTOR = "gonogo.dev/selector-before-maintenance"
@@ -33,7 +42,12 @@ def _service(name: str) -> dict[str, Any]:
 @pytest.mark.item("Immediate Response")
 @pytest.mark.kube_access("list,patch deployments")
 def test_immediate_response(
-    cluster: Any, patcher: Any, namespace: str, dry_run: bool, kube: Any, evidence: Evidence
+    cluster: ClusterSnapshot,
+    patcher: Patcher,
+    namespace: str,
+    dry_run: bool,
+    kube: KubeClient,
+    evidence: Evidence,
 ) -> None:
     names = [d.name for d in cluster.deployments()]
     answers = {
@@ -41,7 +55,9 @@ def test_immediate_response(
     }
     if not dry_run:
         answers = {d["metadata"]["name"]: d for d in kube.list_all("deployments", namespace)}
-    rows = [{"deployment": n, "paused": bool(a["spec"].get("paused"))} for n, a in answers.items()]
+    rows: list[dict[str, Any]] = [
+        {"deployment": n, "paused": bool(a["spec"].get("paused"))} for n, a in answers.items()
+    ]
     evidence.table("rollouts paused" if not dry_run else "would pause", rows)
     running = [r["deployment"] for r in rows if not r["paused"]]
     assert names, f"no Deployments in {namespace}"
@@ -50,7 +66,7 @@ def test_immediate_response(
 
 @pytest.mark.item("Assess Impact")
 @pytest.mark.kube_access("list events,deployments,pods")
-def test_assess_impact(target: Any, cluster: Any, evidence: Evidence) -> None:
+def test_assess_impact(target: Target, cluster: ClusterSnapshot, evidence: Evidence) -> None:
     warnings = sorted(
         (e for e in cluster.objects("events") if e.get("type") == "Warning"),
         key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "",
@@ -87,7 +103,7 @@ def test_assess_impact(target: Any, cluster: Any, evidence: Evidence) -> None:
 @pytest.mark.item("Execute Rollback")
 @pytest.mark.kube_access("list deployments,replicasets", "patch,watch deployments")
 def test_execute_rollback(
-    request: pytest.FixtureRequest, target: Any, environment: str, evidence: Evidence
+    request: pytest.FixtureRequest, target: Target, environment: str, evidence: Evidence
 ) -> None:
     from gonogo.checks import Failure
 
@@ -122,10 +138,10 @@ def test_execute_rollback(
 
 @pytest.mark.item("Incident Communication")
 def test_incident_communication(
-    target: Any,
+    target: Target,
     environment: str,
-    env_policy: Any,
-    service_under_repair: Any,
+    env_policy: Environment,
+    service_under_repair: Service,
     dry_run: bool,
     evidence: Evidence,
 ) -> None:
@@ -153,12 +169,12 @@ def test_incident_communication(
 @pytest.mark.item("Isolate Failed Service")
 @pytest.mark.kube_access("get,list,patch deployments", "list,patch services")
 def test_isolate_failed_service(
-    service_under_repair: Any,
-    cluster: Any,
-    patcher: Any,
+    service_under_repair: Service,
+    cluster: ClusterSnapshot,
+    patcher: Patcher,
     namespace: str,
     dry_run: bool,
-    kube: Any,
+    kube: KubeClient,
     evidence: Evidence,
 ) -> None:
     name = service_under_repair.deployment_name
@@ -193,9 +209,9 @@ def test_isolate_failed_service(
 @pytest.mark.item("Route Traffic Around Failure")
 @pytest.mark.kube_access("list,patch services")
 def test_route_traffic_around_failure(
-    service_under_repair: Any,
-    cluster: Any,
-    patcher: Any,
+    service_under_repair: Service,
+    cluster: ClusterSnapshot,
+    patcher: Patcher,
     namespace: str,
     dry_run: bool,
     evidence: Evidence,
@@ -227,11 +243,11 @@ def test_route_traffic_around_failure(
 @pytest.mark.item("Investigate and Fix")
 @pytest.mark.kube_access("list deployments,pods,events", "list pods.metrics.k8s.io")
 def test_investigate_and_fix(
-    service_under_repair: Any,
-    cluster: Any,
-    kube: Any,
+    service_under_repair: Service,
+    cluster: ClusterSnapshot,
+    kube: KubeClient,
     namespace: str,
-    target: Any,
+    target: Target,
     environment: str,
     evidence: Evidence,
 ) -> None:
@@ -283,15 +299,15 @@ def test_investigate_and_fix(
 @pytest.mark.item("Gradual Recovery")
 @pytest.mark.kube_access("get,list,patch,watch deployments", "get,list,patch services")
 def test_gradual_recovery(
-    service_under_repair: Any,
-    cluster: Any,
-    patcher: Any,
-    kube: Any,
+    service_under_repair: Service,
+    cluster: ClusterSnapshot,
+    patcher: Patcher,
+    kube: KubeClient,
     namespace: str,
     dry_run: bool,
-    target: Any,
+    target: Target,
     environment: str,
-    rollout_progress: Any,
+    rollout_progress: Callable[[str], None],
     evidence: Evidence,
 ) -> None:
     from gonogo.checks import check_health, wait_for

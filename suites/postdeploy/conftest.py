@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from gonogo.checks import HttpRequest, HttpResult, ProbeError, probe, serving
+from gonogo.checks import (
+    ClusterSnapshot,
+    HttpRequest,
+    HttpResult,
+    ProbeError,
+    Target,
+    probe,
+    serving,
+)
 
 HEALTH_SAMPLES = 3
 """Health requests per service. A service is healthy when most of them answer
@@ -19,11 +27,12 @@ them all."""
 class HealthRound:
     """Every service's health endpoint, probed ``HEALTH_SAMPLES`` times, concurrently."""
 
-    def __init__(self, target: Any, environment: str) -> None:
+    def __init__(self, target: Target, environment: str) -> None:
         self.services = [s for s in target.services_in_dependency_order() if s.health_path]
         requests = [
-            HttpRequest(name=s.name, url=target.health_url(s, environment), timeout=5.0)
+            HttpRequest(name=s.name, url=url, timeout=5.0)
             for s in self.services
+            if (url := target.health_url(s, environment))
             for _ in range(HEALTH_SAMPLES)
         ]
         self.results: dict[str, list[HttpResult]] = {}
@@ -62,17 +71,17 @@ class HealthRound:
 
 
 @pytest.fixture(scope="session")
-def health_round_factory(target: Any, environment: str) -> Any:
+def health_round_factory(target: Target, environment: str) -> Any:
     """A fresh health round on each call (the phases are minutes apart)."""
     return lambda: HealthRound(target, environment)
 
 
-def dashboard_service(target: Any) -> Any | None:
+def dashboard_service(target: Target) -> Any | None:
     """The service that serves the UI: the first whose name says dashboard."""
     return next((s for s in target.services if "dashboard" in s.name), None)
 
 
-def external_requests(target: Any, environment: str) -> tuple[list[Any], list[HttpRequest]]:
+def external_requests(target: Target, environment: str) -> tuple[list[Any], list[HttpRequest]]:
     """One authenticated request per external API the target lists, to the
     endpoint the API documents (see gonogo.integrations.http.external). A token the target
     references but the environment does not hold fails the check by name."""
@@ -106,7 +115,7 @@ class ReleaseVersions:
     """Services whose running version could not be read, and why."""
 
 
-def release_versions(target: Any, environment: str, cluster: Any) -> ReleaseVersions:
+def release_versions(target: Target, environment: str, cluster: ClusterSnapshot) -> ReleaseVersions:
     """What each service the release builds runs, by two witnesses: the
     version its version URL reports, and the image tag of the ReplicaSets of
     its Deployment that have available replicas (what serves, not what the

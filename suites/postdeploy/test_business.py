@@ -6,17 +6,25 @@ release's rollout completed."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis as redis_lib
 from gonogo.checks import (
     VERSION_LABEL,
+    ClusterSnapshot,
+    Environment,
+    Evidence,
     ProbeError,
     Prometheus,
+    RecordStore,
     ReleaseWindow,
     ServiceFigures,
+    Target,
+    Workflow,
     check_page,
     consistency,
     dotted_get,
@@ -34,7 +42,8 @@ from gonogo.checks import (
     samples_query,
 )
 
-from suites.postdeploy.conftest import dashboard_service, external_requests
+from suites.postdeploy.conftest import HealthRound, dashboard_service, external_requests
+from suites.sections import required
 
 METRICS_WINDOW_S = 300.0
 """The longest window "Performance metrics" reads; it starts at the release's
@@ -50,7 +59,11 @@ DASHBOARD_ELEMENTS = [
 
 @pytest.mark.item("User workflows", stage="postdeploy")
 def test_user_workflow(
-    target: Any, environment: str, evidence: Any, critical_workflow: Any, workflow_variables: Any
+    target: Target,
+    environment: str,
+    evidence: Evidence,
+    critical_workflow: Workflow,
+    workflow_variables: dict[str, Any],
 ):
     outcome = run_workflow(
         critical_workflow, target.base_url_for(environment), variables=workflow_variables
@@ -61,7 +74,7 @@ def test_user_workflow(
 
 @pytest.mark.item("Dashboard functionality", stage="postdeploy")
 def test_dashboard(
-    target: Any, environment: str, evidence: Any, tmp_path_factory: pytest.TempPathFactory
+    target: Target, environment: str, evidence: Evidence, tmp_path_factory: pytest.TempPathFactory
 ):
     service = dashboard_service(target)
     if service is None:
@@ -105,13 +118,17 @@ def test_dashboard(
 
 @pytest.mark.item("Data consistency", stage="postdeploy")
 def test_data_consistency(
-    target: Any, environment: str, evidence: Any, run_records: Any, redis_client: Any
+    target: Target,
+    environment: str,
+    evidence: Evidence,
+    run_records: RecordStore,
+    redis_client: redis_lib.Redis,
 ):
     """The consistency keys hold what they held before the release. The
     fingerprints come from the pre-deployment gate's run record in the record
     store, not from this run's reports folder, so gate and release may run in
     separate jobs."""
-    keys = list(target.redis.consistency_keys)
+    keys = list(required(target.redis, "redis").consistency_keys)
     if not keys:
         pytest.skip(f"{target.source} lists no redis.consistency_keys")
     command = records.PREDEPLOY_COMMAND.format(target=target.source, environment=environment)
@@ -160,7 +177,10 @@ def test_data_consistency(
 
 @pytest.mark.item("External integrations", stage="postdeploy")
 def test_external_integrations(
-    target: Any, environment: str, evidence: Any, health_round_factory: Any
+    target: Target,
+    environment: str,
+    evidence: Evidence,
+    health_round_factory: Callable[[], HealthRound],
 ):
     apis, requests = external_requests(target, environment)
     results = probe(requests, deadline=30.0)
@@ -201,7 +221,11 @@ def _has(body: Any, field: str) -> bool:
 @pytest.mark.item("Performance metrics", stage="postdeploy")
 @pytest.mark.kube_access("list deployments,replicasets")
 def test_performance_metrics(
-    target: Any, environment: str, env_policy: Any, evidence: Any, cluster: Any
+    target: Target,
+    environment: str,
+    env_policy: Environment,
+    evidence: Evidence,
+    cluster: ClusterSnapshot,
 ):
     if target.is_absent("prometheus", environment):
         pytest.skip(f"Prometheus is absent from {environment} in {target.source}")
@@ -228,7 +252,8 @@ def test_performance_metrics(
     )
     limits = _limits(env_policy)
     span = range_of(window.seconds)
-    with Prometheus(target.monitoring.prometheus, timeout_s=target.monitoring.timeout_s) as prom:
+    prometheus_url = required(target.monitoring.prometheus, "monitoring.prometheus")
+    with Prometheus(prometheus_url, timeout_s=target.monitoring.timeout_s) as prom:
         version = (
             target.release
             if prom.has_label("http_requests_total", VERSION_LABEL, namespace)
@@ -291,7 +316,9 @@ def test_performance_metrics(
     )
 
 
-def _release_window(target: Any, cluster: Any, services: list[Any]) -> ReleaseWindow | str:
+def _release_window(
+    target: Target, cluster: ClusterSnapshot, services: list[Any]
+) -> ReleaseWindow | str:
     """The window of the release's own traffic, from the cluster's rollouts."""
     try:
         deployments = cluster.objects("deployments")
@@ -311,7 +338,7 @@ def _release_window(target: Any, cluster: Any, services: list[Any]) -> ReleaseWi
     return release_window(completed, datetime.now(UTC), METRICS_WINDOW_S)
 
 
-def _limits(env_policy: Any) -> dict[str, float | None]:
+def _limits(env_policy: Environment) -> dict[str, float | None]:
     """Each measure's limit: the rollback criteria, else the baseline profile's."""
     criteria = env_policy.rollback
     baseline = env_policy.load_profiles.get("baseline")

@@ -10,13 +10,20 @@ import pytest
 from gonogo.checks import (
     TIMESERIES_MIME,
     Alertmanager,
+    Environment,
+    Evidence,
+    LoadRun,
     ProbeError,
     Prometheus,
+    Target,
+    Workflow,
     breaches,
     figures,
     run_workflow,
     sample_age_query,
 )
+
+from suites.sections import required
 
 FRESH_WITHIN_S = 120.0
 """A service whose newest sample is older than this is not being scraped."""
@@ -25,7 +32,9 @@ FRESH_WITHIN_S = 120.0
 @pytest.mark.item("Load testing", stage="postdeploy")
 @pytest.mark.kube_access("list deployments")
 @pytest.mark.parametrize("load_profile", ["baseline"], indirect=True)
-def test_load_baseline(target: Any, env_policy: Any, evidence: Any, load_run: Any):
+def test_load_baseline(
+    target: Target, env_policy: Environment, evidence: Evidence, load_run: LoadRun
+):
     result, profile = load_run.result, load_run.profile
     judged = figures(result, profile.profile.thresholds, env_policy.rollback)
     for figure in judged:
@@ -94,7 +103,11 @@ def test_load_baseline(target: Any, env_policy: Any, evidence: Any, load_run: An
 
 @pytest.mark.item("Integration testing", stage="postdeploy")
 def test_integration_workflow(
-    target: Any, environment: str, evidence: Any, workflow: Any, workflow_variables: Any
+    target: Target,
+    environment: str,
+    evidence: Evidence,
+    workflow: Workflow,
+    workflow_variables: dict[str, Any],
 ):
     outcome = run_workflow(workflow, target.base_url_for(environment), variables=workflow_variables)
     evidence.table(f"workflow {workflow.name}", [step.row() for step in outcome.steps])
@@ -102,7 +115,7 @@ def test_integration_workflow(
 
 
 @pytest.mark.item("Monitoring validation", stage="postdeploy")
-def test_monitoring_validation(target: Any, environment: str, evidence: Any):
+def test_monitoring_validation(target: Target, environment: str, evidence: Evidence):
     if target.is_absent("prometheus", environment):
         pytest.skip(f"Prometheus is absent from {environment} in {target.source}")
     namespace = target.namespace_for(environment)
@@ -115,14 +128,15 @@ def test_monitoring_validation(target: Any, environment: str, evidence: Any):
         )
     problems: list[str] = []
     monitoring = target.monitoring
-    with Prometheus(monitoring.prometheus, timeout_s=monitoring.timeout_s) as prometheus:
+    prometheus_url = required(monitoring.prometheus, "monitoring.prometheus")
+    with Prometheus(prometheus_url, timeout_s=monitoring.timeout_s) as prometheus:
         ages = {
             metric: prometheus.by_label(sample_age_query(metric, namespace))
             for metric in ("up", "http_requests_total")
         }
         up = prometheus.by_label(f'up{{namespace="{namespace}"}}')
         rules = prometheus.alerting_rules()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "service": name,
             "up": up.get(name),
@@ -149,7 +163,8 @@ def test_monitoring_validation(target: Any, environment: str, evidence: Any):
         if r["health"] not in ("ok", "unknown")
     ]
     if not target.is_absent("alertmanager", environment):
-        problems += _test_alert(monitoring.alertmanager, monitoring.timeout_s, evidence)
+        alertmanager = required(monitoring.alertmanager, "monitoring.alertmanager")
+        problems += _test_alert(alertmanager, monitoring.timeout_s, evidence)
     assert not problems, (
         f"monitoring in {namespace}: {'; '.join(problems)}; check Prometheus' targets page "
         "and rule files"
@@ -160,7 +175,7 @@ def _age(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _test_alert(url: str, timeout_s: float, evidence: Any) -> list[str]:
+def _test_alert(url: str, timeout_s: float, evidence: Evidence) -> list[str]:
     with Alertmanager(url, timeout_s=timeout_s) as alertmanager:
         try:
             alert = alertmanager.send_test_alert()

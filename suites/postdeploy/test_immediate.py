@@ -4,18 +4,24 @@ Redis reachable from here and from each service, external APIs reachable."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from gonogo.checks import probe
+import redis as redis_lib
+from gonogo.checks import ClusterSnapshot, Evidence, Target, probe
 
-from suites.postdeploy.conftest import external_requests, release_versions
+from suites.postdeploy.conftest import HealthRound, external_requests, release_versions
+from suites.sections import required
 
 
 @pytest.mark.item("Service health checks", stage="postdeploy")
 @pytest.mark.kube_access("list deployments,replicasets")
 def test_service_health(
-    target: Any, environment: str, evidence: Any, health_round_factory: Any, cluster: Any
+    target: Target,
+    environment: str,
+    evidence: Evidence,
+    health_round_factory: Callable[[], HealthRound],
+    cluster: ClusterSnapshot,
 ):
     health = health_round_factory()
     rows = health.rows()
@@ -44,9 +50,14 @@ def test_service_health(
 
 @pytest.mark.item("Database connectivity", stage="postdeploy")
 def test_database_connectivity(
-    target: Any, environment: str, evidence: Any, redis_client: Any, health_round_factory: Any
+    target: Target,
+    environment: str,
+    evidence: Evidence,
+    redis_client: redis_lib.Redis,
+    health_round_factory: Callable[[], HealthRound],
 ):
-    key = f"{target.redis.key_prefix}postdeploy:roundtrip:{uuid.uuid4().hex[:12]}"
+    prefix = required(target.redis, "redis").key_prefix
+    key = f"{prefix}postdeploy:roundtrip:{uuid.uuid4().hex[:12]}"
     value = uuid.uuid4().hex
     redis_client.set(key, value, ex=60)
     read_back = redis_client.get(key)
@@ -57,7 +68,7 @@ def test_database_connectivity(
         {"key": key, "read_back_equal": read_back == value, "deleted": removed, "gone": gone},
     )
     assert read_back == value and removed == 1 and gone, (
-        f"Redis round trip under {target.redis.key_prefix!r} failed: read back "
+        f"Redis round trip under {prefix!r} failed: read back "
         f"{'the value' if read_back == value else repr(read_back)}, deleted {removed}, "
         f"gone {gone}; check the server's memory policy and ACLs"
     )
@@ -74,7 +85,7 @@ def test_database_connectivity(
 
 
 @pytest.mark.item("External API connectivity", stage="postdeploy")
-def test_external_api_connectivity(target: Any, environment: str, evidence: Any):
+def test_external_api_connectivity(target: Target, environment: str, evidence: Evidence):
     apis, requests = external_requests(target, environment)
     results = probe(requests, deadline=30.0)
     evidence.table(

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from gonogo.checks import GitHub
+from gonogo.checks import GitHub, Target
 
-from suites.predeploy.support import not_applicable
+from suites.sections import present, required
 
 
 @pytest.fixture
-def github(target: Any, environment: str) -> Iterator[GitHub]:
+def github(target: Target, environment: str) -> Iterator[GitHub]:
     """The release repository on the target's GitHub API, authenticated by reference."""
-    not_applicable(target, "github", environment)
-    config = target.github
+    config = present(target.github, target, "github", environment)
     token = config.token.resolve_env() if config.token else None
     if config.token and not token:
         pytest.fail(
@@ -27,6 +25,6 @@ def github(target: Any, environment: str) -> Iterator[GitHub]:
 
 
 @pytest.fixture
-def release_ref(target: Any) -> str:
+def release_ref(target: Target) -> str:
     """The commit or tag that is being released."""
-    return str(target.github.release_ref or target.release)
+    return str(required(target.github, "github").release_ref or target.release)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gonogo.checks import Target
 
 
-def not_applicable(target: Any, system: str, environment: str) -> None:
+def not_applicable(target: Target, system: str, environment: str) -> None:
     """Skip a check whose system the target says does not exist here
     (``environments.<env>.absent``, or no section for it in the target)."""
     if target.is_absent(system, environment):

@@ -9,9 +9,12 @@ import pytest
 from gonogo.checks import (
     Alertmanager,
     ClusterSnapshot,
+    Environment,
+    Evidence,
     HttpRequest,
     ProbeError,
     Prometheus,
+    Target,
     capacity,
     dns,
     error_ratio_query,
@@ -21,12 +24,15 @@ from gonogo.checks import (
 )
 from gonogo.checks import monitoring_stack as monitoring
 
-from suites.predeploy.support import not_applicable, token
+from suites.predeploy.support import token
+from suites.sections import present
 
 
 @pytest.mark.item("Kubernetes cluster healthy")
 @pytest.mark.kube_access("list nodes", "list pods in all namespaces")
-def test_cluster_healthy(env_policy: Any, cluster: ClusterSnapshot, evidence: Any) -> None:
+def test_cluster_healthy(
+    env_policy: Environment, cluster: ClusterSnapshot, evidence: Evidence
+) -> None:
     """All nodes Ready without pressure; requests leave the environment's headroom free."""
     nodes = cluster.nodes()
     evidence.table(
@@ -69,7 +75,7 @@ def test_cluster_healthy(env_policy: Any, cluster: ClusterSnapshot, evidence: An
 
 @pytest.mark.item("Storage availability")
 @pytest.mark.kube_access("list persistentvolumeclaims,storageclasses")
-def test_storage_availability(namespace: str, cluster: ClusterSnapshot, evidence: Any) -> None:
+def test_storage_availability(namespace: str, cluster: ClusterSnapshot, evidence: Evidence) -> None:
     """Every PVC Bound, its StorageClass present, capacity at least the request."""
     claims = cluster.objects("persistentvolumeclaims")
     classes = {c["metadata"]["name"]: c for c in cluster.objects("storageclasses")}
@@ -109,7 +115,7 @@ def test_storage_availability(namespace: str, cluster: ClusterSnapshot, evidence
     assert not problems, "; ".join(problems)
 
 
-def _dependencies(target: Any, environment: str) -> list[HttpRequest]:
+def _dependencies(target: Target, environment: str) -> list[HttpRequest]:
     requests = []
     for api in target.external_apis:
         if api.name in target.environment(environment).absent:
@@ -129,7 +135,7 @@ def _dependencies(target: Any, environment: str) -> list[HttpRequest]:
 
 
 @pytest.mark.item("Network connectivity")
-def test_network_connectivity(target: Any, environment: str, evidence: Any) -> None:
+def test_network_connectivity(target: Target, environment: str, evidence: Evidence) -> None:
     """Each external dependency answers (any HTTP answer below 500) within its timeout."""
     requests = _dependencies(target, environment)
     if not requests:
@@ -153,7 +159,9 @@ def test_network_connectivity(target: Any, environment: str, evidence: Any) -> N
 
 
 @pytest.mark.item("DNS configuration")
-def test_dns_configuration(target: Any, environment: str, env_policy: Any, evidence: Any) -> None:
+def test_dns_configuration(
+    target: Target, environment: str, env_policy: Environment, evidence: Evidence
+) -> None:
     """Every host resolves; each TLS host's certificate matches, chains to a
     trusted CA and lives at least the environment's minimum."""
     hosts = [h.host for h in target.ingress.tls_hosts]
@@ -200,7 +208,7 @@ CURRENT_WINDOW = "2m"
 
 @pytest.mark.item("Monitoring systems")
 def test_monitoring_systems(
-    target: Any, environment: str, namespace: str, env_policy: Any, evidence: Any
+    target: Target, environment: str, namespace: str, env_policy: Environment, evidence: Evidence
 ) -> None:
     """Prometheus healthy and ready with the required share of this release's
     targets up; Alertmanager healthy; Grafana's health API OK; and no incident
@@ -259,7 +267,11 @@ def test_monitoring_systems(
 
 
 def _incident(
-    target: Any, namespace: str, present: dict[str, Any], env_policy: Any, evidence: Any
+    target: Target,
+    namespace: str,
+    present: dict[str, Any],
+    env_policy: Environment,
+    evidence: Evidence,
 ) -> tuple[list[str], list[str]]:
     """(critical alerts firing for the target and services whose error rate
     over the last ``CURRENT_WINDOW`` is above ``error_rate_max``; what could
@@ -319,10 +331,9 @@ def _incident(
 
 
 @pytest.mark.item("Log aggregation")
-def test_log_aggregation(target: Any, environment: str, evidence: Any) -> None:
+def test_log_aggregation(target: Target, environment: str, evidence: Evidence) -> None:
     """Loki ready, and a line pushed under a unique label is queried back in time."""
-    not_applicable(target, "loki", environment)
-    url = target.monitoring.loki
+    url = present(target.monitoring.loki, target, "loki", environment)
     timeout = target.monitoring.timeout_s
     ready = probe([HttpRequest("loki ready", f"{url}/ready", timeout=timeout)])[0]
     evidence.note("ready", ready.summary())

@@ -3,34 +3,42 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis as redis_lib
 from gonogo.checks import (
     ClusterSnapshot,
     DeploymentView,
+    Environment,
+    Evidence,
     KubeClient,
     PlannedStep,
     ProbeError,
     ResourceMapper,
     RollbackPlan,
+    Settings,
+    SignOff,
+    Target,
     apply_object,
     consistency,
 )
 from gonogo.checks import backup as backups
 
-from suites.predeploy.support import not_applicable
+from suites.sections import present, required
 
 VELERO_API = "velero.io/v1"
 
 
 @pytest.mark.item("Release notes prepared")
-def test_release_notes_prepared(target: Any, environment: str, evidence: Any, request: Any) -> None:
+def test_release_notes_prepared(
+    target: Target, environment: str, evidence: Evidence, request: pytest.FixtureRequest
+) -> None:
     """The notes exist, are not empty and name the version being released."""
-    not_applicable(target, "release_notes", environment)
-    notes = target.release_notes
+    notes = present(target.release_notes, target, "release_notes", environment)
     bare = re.escape(target.release.lstrip("v"))
     version = re.compile(rf"(?<![\w.])v?{bare}(?!\w|\.\d)")
     problems = []
@@ -66,15 +74,15 @@ def test_release_notes_prepared(target: Any, environment: str, evidence: Any, re
     "bind,escalate roles",  # a dry run of Roles and RoleBindings is authorized as the real one
 )
 def test_backup_verification(
-    target: Any,
-    env_policy: Any,
+    target: Target,
+    env_policy: Environment,
     environment: str,
     namespace: str,
     kube: KubeClient,
-    evidence: Any,
+    evidence: Evidence,
     backups_dir: Path,
     request: pytest.FixtureRequest,
-    record_data: Any,
+    record_data: Callable[[str, Any], None],
 ) -> None:
     """The newest backup is recent, parses, and its objects pass a server-side
     dry-run apply; Velero backups count when Velero is installed. The data the
@@ -140,9 +148,13 @@ CONSISTENCY_DATA = "consistency"
 
 
 def _record_consistency(
-    target: Any, environment: str, evidence: Any, record_data: Any, redis_client: Any
+    target: Target,
+    environment: str,
+    evidence: Evidence,
+    record_data: Callable[[str, Any], None],
+    redis_client: redis_lib.Redis,
 ) -> None:
-    keys = list(target.redis.consistency_keys)
+    keys = list(required(target.redis, "redis").consistency_keys)
     fingerprints = consistency.snapshot(redis_client, keys)
     record_data(
         CONSISTENCY_DATA,
@@ -161,7 +173,7 @@ def _record_consistency(
     )
 
 
-def _velero_backup(kube: KubeClient, namespace: str, limit_h: float, evidence: Any) -> None:
+def _velero_backup(kube: KubeClient, namespace: str, limit_h: float, evidence: Evidence) -> None:
     __tracebackhide__ = True
     items = kube.get(f"/apis/{VELERO_API}/backups", what="list Velero backups").get("items", [])
     mine = [
@@ -200,7 +212,9 @@ def _velero_backup(kube: KubeClient, namespace: str, limit_h: float, evidence: A
 
 @pytest.mark.manual
 @pytest.mark.item("Change approval")
-def test_change_approval(env_policy: Any, signoff: Any, evidence: Any) -> None:
+def test_change_approval(
+    env_policy: Environment, signoff: SignOff | None, evidence: Evidence
+) -> None:
     """The sign-off comes from the role the environment's policy names."""
     approval = env_policy.approval
     evidence.note("policy", f"approval required: {approval.required}; role: {approval.role}")
@@ -215,7 +229,9 @@ def test_change_approval(env_policy: Any, signoff: Any, evidence: Any) -> None:
 
 @pytest.mark.manual
 @pytest.mark.item("Maintenance window scheduled")
-def test_maintenance_window(env_policy: Any, gonogo_settings: Any, evidence: Any) -> None:
+def test_maintenance_window(
+    env_policy: Environment, gonogo_settings: Settings, evidence: Evidence
+) -> None:
     """The run falls inside the environment's deployment window, unless overridden."""
     now = datetime.now(UTC)
     window = env_policy.window
@@ -235,7 +251,9 @@ def test_maintenance_window(env_policy: Any, gonogo_settings: Any, evidence: Any
 
 @pytest.mark.manual
 @pytest.mark.item("Team availability")
-def test_team_availability(env_policy: Any, signoff: Any, evidence: Any) -> None:
+def test_team_availability(
+    env_policy: Environment, signoff: SignOff | None, evidence: Evidence
+) -> None:
     """Someone confirmed on record who is on hand; the confirmation must still
     hold for the rest of the deployment window."""
     if signoff is None:
@@ -254,7 +272,7 @@ def test_team_availability(env_policy: Any, signoff: Any, evidence: Any) -> None
 @pytest.mark.item("Rollback plan prepared")
 @pytest.mark.kube_access("list deployments,replicasets")
 def test_rollback_plan_prepared(
-    target: Any, namespace: str, cluster: ClusterSnapshot, evidence: Any
+    target: Target, namespace: str, cluster: ClusterSnapshot, evidence: Evidence
 ) -> None:
     """Every release Deployment has a revision to return to, kept by the cluster."""
     replicasets = cluster.objects("replicasets")

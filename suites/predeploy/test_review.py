@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from gonogo.checks import (
     GOOD_CONCLUSIONS,
     ClusterSnapshot,
+    Environment,
+    Evidence,
     GitHub,
     KubeClient,
     ProbeError,
     RecordStore,
     ResourceMapper,
+    Target,
     apply_object,
     config_scan,
     latest_review_states,
@@ -23,19 +25,20 @@ from gonogo.checks import (
     scan,
 )
 
-from suites.predeploy.support import not_applicable
+from suites.sections import present, required
 
 
 @pytest.mark.item("Code review completed")
 def test_code_review_completed(
-    target: Any, github: GitHub, release_ref: str, evidence: Any
+    target: Target, github: GitHub, release_ref: str, evidence: Evidence
 ) -> None:
     """The release's pull request is approved and has no outstanding change request."""
-    number = target.github.pull_request
+    config = required(target.github, "github")
+    number = config.pull_request
     if number is None:
         pulls = github.pulls_for_commit(release_ref)
         assert pulls, (
-            f"no pull request contains {release_ref} in {target.github.repository}; "
+            f"no pull request contains {release_ref} in {config.repository}; "
             "name it under github.pull_request"
         )
         number = pulls[0]
@@ -52,7 +55,7 @@ def test_code_review_completed(
 
 
 @pytest.mark.item("CI/CD pipeline passing")
-def test_pipeline_passing(github: GitHub, release_ref: str, evidence: Any) -> None:
+def test_pipeline_passing(github: GitHub, release_ref: str, evidence: Evidence) -> None:
     """Every check run and commit status of the release commit succeeded."""
     runs = github.check_runs(release_ref)
     status = github.combined_status(release_ref)
@@ -85,11 +88,10 @@ def test_pipeline_passing(github: GitHub, release_ref: str, evidence: Any) -> No
 
 @pytest.mark.item("Security scan passed")
 def test_security_scan_passed(
-    target: Any, environment: str, env_policy: Any, evidence: Any
+    target: Target, environment: str, env_policy: Environment, evidence: Evidence
 ) -> None:
     """No finding at or above the environment's limit, and the report covers the release."""
-    not_applicable(target, "security_scan", environment)
-    config = target.security_scan
+    config = present(target.security_scan, target, "security_scan", environment)
     report = scan.load(config.report, config.format)
     limit = env_policy.scan_severity_limit
     evidence.note("report", f"{report.path} ({report.format}), {len(report.targets)} artifacts")
@@ -123,7 +125,7 @@ before the release is deployed there, so it never counts."""
 
 @pytest.mark.item("Performance testing", stage="Pre-Deployment Checklist")
 def test_performance_testing(
-    target: Any, environment: str, evidence: Any, run_records: RecordStore
+    target: Target, environment: str, evidence: Evidence, run_records: RecordStore
 ) -> None:
     """Staging's "Performance testing" passed for this release: the newest staging
     run record of the release that ran the item, with its measured figures."""
@@ -152,7 +154,7 @@ def test_performance_testing(
     for m in item.measures:
         evidence.measure(
             str(m.get("name")),
-            m.get("value"),
+            m["value"],
             limit=m.get("limit"),
             unit=str(m.get("unit") or ""),
             service=m.get("service"),
@@ -174,7 +176,7 @@ def test_performance_testing(
     )
 
 
-def _foreign_tells(target: Any, environment: str) -> dict[str, set[config_scan.Tell]]:
+def _foreign_tells(target: Target, environment: str) -> dict[str, set[config_scan.Tell]]:
     mine = target.base_url_for(environment) if _has_base(target, environment) else ""
     tells: dict[str, set[config_scan.Tell]] = {}
     for other in target.environments:
@@ -194,19 +196,19 @@ def _foreign_tells(target: Any, environment: str) -> dict[str, set[config_scan.T
     return tells
 
 
-def _has_base(target: Any, environment: str) -> bool:
+def _has_base(target: Target, environment: str) -> bool:
     return bool(target.environments[environment].base_url or target.ingress.base_url)
 
 
 @pytest.mark.item("Configuration validation")
 @pytest.mark.kube_access("get,create,patch configmaps")
 def test_configuration_validation(
-    target: Any,
+    target: Target,
     environment: str,
-    env_policy: Any,
+    env_policy: Environment,
     namespace: str,
     kube: KubeClient,
-    evidence: Any,
+    evidence: Evidence,
 ) -> None:
     """The environment's ConfigMaps render, pass a server-side dry run, hold the
     required keys and nothing that belongs to another environment."""
@@ -247,7 +249,7 @@ def test_configuration_validation(
 @pytest.mark.item("Secret management")
 @pytest.mark.kube_access("list secrets,deployments,configmaps")
 def test_secret_management(
-    target: Any, namespace: str, cluster: ClusterSnapshot, evidence: Any
+    target: Target, namespace: str, cluster: ClusterSnapshot, evidence: Evidence
 ) -> None:
     """Every Secret the workloads need exists; no plaintext secret in the
     manifests or the namespace's ConfigMaps. Only names reach the evidence."""

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from gonogo.checks import RollbackPlan, Settings
+from gonogo.checks import KubeClient, RollbackPlan, Settings, Target
 
 
 @pytest.fixture
 def rollback_plan(
-    target: Any, environment: str, kube: Any, gonogo_settings: Settings
+    target: Target, environment: str, kube: KubeClient, gonogo_settings: Settings
 ) -> RollbackPlan:
     """Every Deployment now running the release, in reverse dependency order,
     with the revision that ran the previous release (only ``--service`` when given)."""

@@ -6,11 +6,21 @@ Every item is harmless when run again: there is then nothing left to undo."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gonogo.checks import Evidence, RollbackPlan, Settings
+from gonogo.checks import (
+    ClusterSnapshot,
+    Environment,
+    Evidence,
+    KubeClient,
+    Patcher,
+    RollbackPlan,
+    Settings,
+    Target,
+)
 
 STABILITY_ROUNDS = (3, 20)
 """Least and most rounds of one health request per service in the stability window."""
@@ -32,7 +42,9 @@ def _steps_rows(steps: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _on_release(target: Any, environment: str, cluster: Any, release: str) -> list[str]:
+def _on_release(
+    target: Target, environment: str, cluster: ClusterSnapshot, release: str
+) -> list[str]:
     found = []
     for service in target.release_services():
         deployment = cluster.deployment(service.deployment_name)
@@ -46,10 +58,10 @@ def _on_release(target: Any, environment: str, cluster: Any, release: str) -> li
 @pytest.mark.kube_access("list deployments,replicasets", "patch deployments")
 def test_stop_current_deployment(
     rollback_plan: RollbackPlan,
-    patcher: Any,
+    patcher: Patcher,
     namespace: str,
     dry_run: bool,
-    kube: Any,
+    kube: KubeClient,
     evidence: Evidence,
 ) -> None:
     evidence.note("plan", rollback_plan.render())
@@ -68,11 +80,11 @@ def test_stop_current_deployment(
 @pytest.mark.kube_access("list deployments,replicasets", "patch,watch deployments")
 def test_rollback_to_previous_version(
     rollback_plan: RollbackPlan,
-    target: Any,
+    target: Target,
     environment: str,
-    kube: Any,
+    kube: KubeClient,
     dry_run: bool,
-    rollout_progress: Any,
+    rollout_progress: Callable[[str], None],
     evidence: Evidence,
 ) -> None:
     from gonogo.checks import RollbackExecutor
@@ -90,9 +102,9 @@ def test_rollback_to_previous_version(
 @pytest.mark.item("Verify rollback success")
 @pytest.mark.kube_access("list deployments")
 def test_verify_rollback_success(
-    target: Any,
+    target: Target,
     environment: str,
-    cluster: Any,
+    cluster: ClusterSnapshot,
     dry_run: bool,
     gonogo_settings: Settings,
     evidence: Evidence,
@@ -130,12 +142,12 @@ def test_verify_rollback_success(
 @pytest.mark.item("Rollback all services in reverse dependency order")
 @pytest.mark.kube_access("list deployments,replicasets", "patch,watch deployments")
 def test_rollback_all_in_reverse_order(
-    target: Any,
+    target: Target,
     environment: str,
-    kube: Any,
+    kube: KubeClient,
     dry_run: bool,
-    cluster: Any,
-    rollout_progress: Any,
+    cluster: ClusterSnapshot,
+    rollout_progress: Callable[[str], None],
     evidence: Evidence,
 ) -> None:
     from gonogo.checks import RollbackExecutor, build_plan
@@ -161,7 +173,7 @@ def test_rollback_all_in_reverse_order(
 @pytest.mark.item("Restore previous configuration")
 @pytest.mark.kube_access("get,create,patch restorable", "bind,escalate roles")
 def test_restore_previous_configuration(
-    kube: Any, backups_dir: Path, namespace: str, dry_run: bool, evidence: Evidence
+    kube: KubeClient, backups_dir: Path, namespace: str, dry_run: bool, evidence: Evidence
 ) -> None:
     from gonogo.checks import apply, backup, changes
 
@@ -195,7 +207,11 @@ def test_restore_previous_configuration(
 @pytest.mark.item("Verify system stability")
 @pytest.mark.kube_access("list deployments")
 def test_verify_system_stability(
-    target: Any, environment: str, env_policy: Any, cluster: Any, evidence: Evidence
+    target: Target,
+    environment: str,
+    env_policy: Environment,
+    cluster: ClusterSnapshot,
+    evidence: Evidence,
 ) -> None:
     from gonogo.checks import HttpRequest, probe
 

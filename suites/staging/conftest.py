@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gonogo.checks import Target
 
 
 @pytest.fixture
-def staging_manifests(target: Any, environment: str) -> list[dict[str, Any]]:
+def staging_manifests(target: Target, environment: str) -> list[dict[str, Any]]:
     """The release's manifests for this environment: every document under
     manifests_dir and secrets_dir except other environments' ConfigMap files
     and this environment's own (applied by "Configure staging-specific

@@ -9,9 +9,11 @@ import pytest
 from gonogo.checks import (
     ClusterSnapshot,
     DeploymentView,
+    Evidence,
     HttpRequest,
     KubeClient,
     ResourceMapper,
+    Target,
     apply_documents,
     apply_object,
     apply_summary,
@@ -36,7 +38,7 @@ def test_deploy_to_staging_namespace(
     kube: KubeClient,
     staging_manifests: list[dict[str, Any]],
     dry_run: bool,
-    evidence: Any,
+    evidence: Evidence,
 ) -> None:
     """Create the namespace idempotently, then apply the release's manifests to it."""
     mapper = ResourceMapper(kube)
@@ -68,7 +70,12 @@ def test_deploy_to_staging_namespace(
 @pytest.mark.item("Configure staging-specific settings")
 @pytest.mark.kube_access("get,create,patch configmaps")
 def test_configure_staging_settings(
-    target: Any, environment: str, namespace: str, kube: KubeClient, dry_run: bool, evidence: Any
+    target: Target,
+    environment: str,
+    namespace: str,
+    kube: KubeClient,
+    dry_run: bool,
+    evidence: Evidence,
 ) -> None:
     """Apply the environment's ConfigMaps, then read them back equal to the files."""
     paths = target.configmap_paths(environment)
@@ -95,7 +102,7 @@ def test_configure_staging_settings(
 @pytest.mark.item("Validate staging deployment")
 @pytest.mark.kube_access("list deployments")
 def test_validate_staging_deployment(
-    target: Any, environment: str, namespace: str, cluster: ClusterSnapshot, evidence: Any
+    target: Target, environment: str, namespace: str, cluster: ClusterSnapshot, evidence: Evidence
 ) -> None:
     """Every Deployment of the release Available at the release, health endpoints OK."""
     services = target.services_in_dependency_order()

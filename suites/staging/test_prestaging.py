@@ -6,7 +6,19 @@ from typing import Any
 
 import pytest
 import redis as redis_lib
-from gonogo.checks import ClusterSnapshot, HttpRequest, KubeClient, capacity, probe, redis_probe
+from gonogo.checks import (
+    ClusterSnapshot,
+    Environment,
+    Evidence,
+    HttpRequest,
+    KubeClient,
+    Target,
+    capacity,
+    probe,
+    redis_probe,
+)
+
+from suites.sections import required
 
 pytestmark = pytest.mark.env("staging")
 
@@ -23,17 +35,17 @@ def _finished(job: dict[str, Any]) -> bool:
 @pytest.mark.item("Staging environment clean")
 @pytest.mark.kube_access("list,delete jobs")
 def test_environment_clean(
-    target: Any,
+    target: Target,
     namespace: str,
     redis_client: redis_lib.Redis,
     kube: KubeClient,
     cluster: ClusterSnapshot,
     dry_run: bool,
-    evidence: Any,
+    evidence: Evidence,
 ) -> None:
     """Remove the previous run's test data (Redis keys under the test prefixes,
     finished Jobs), then prove none is left."""
-    prefixes = target.redis.test_prefixes
+    prefixes = required(target.redis, "redis").test_prefixes
     leftovers = redis_probe.keys_with_prefixes(redis_client, prefixes)
     jobs = [j["metadata"]["name"] for j in cluster.where("jobs", _finished)]
     evidence.note("test prefixes", ", ".join(prefixes) or "none")
@@ -67,12 +79,12 @@ def test_environment_clean(
 @pytest.mark.item("Resource allocation")
 @pytest.mark.kube_access("list nodes", "list pods in all namespaces", "list resourcequotas")
 def test_resource_allocation(
-    target: Any,
-    env_policy: Any,
+    target: Target,
+    env_policy: Environment,
     namespace: str,
     cluster: ClusterSnapshot,
     staging_manifests: list[dict[str, Any]],
-    evidence: Any,
+    evidence: Evidence,
 ) -> None:
     """The staging release fits: quota room in the namespace and node headroom
     once its pods' requests are added to everything already running."""
@@ -121,10 +133,10 @@ def test_resource_allocation(
 @pytest.mark.mutating
 @pytest.mark.item("Test data prepared")
 def test_test_data_prepared(
-    target: Any, redis_client: redis_lib.Redis, dry_run: bool, evidence: Any
+    target: Target, redis_client: redis_lib.Redis, dry_run: bool, evidence: Evidence
 ) -> None:
     """Write the target's seed data and read it back."""
-    seed = dict(target.redis.seed_data)
+    seed = dict(required(target.redis, "redis").seed_data)
     assert seed, "the target has no redis.seed_data; list the representative test data"
     evidence.table("seed keys", [{"key": k, "bytes": len(v)} for k, v in seed.items()])
     if dry_run:
@@ -136,7 +148,7 @@ def test_test_data_prepared(
 
 
 @pytest.mark.item("External dependencies")
-def test_external_dependencies(target: Any, environment: str, evidence: Any) -> None:
+def test_external_dependencies(target: Target, environment: str, evidence: Evidence) -> None:
     """Integrations use this environment's endpoints, never production's, and answer."""
     apis = [a for a in target.external_apis if a.name not in target.environment(environment).absent]
     if not apis:

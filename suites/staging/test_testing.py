@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from gonogo.checks import (
     BINDING_KEY,
     STAGING_COMMAND,
     ClusterSnapshot,
+    Environment,
+    Evidence,
     KubeClient,
+    RecordStore,
+    RunningRelease,
+    SignOff,
+    Target,
     access,
     external,
     loadresult,
@@ -26,7 +32,9 @@ STAGE = "Staging Deployment Checklist"
 
 
 @pytest.mark.item("Functional testing", stage=STAGE)
-def test_functional_testing(target: Any, environment: str, namespace: str, evidence: Any) -> None:
+def test_functional_testing(
+    target: Target, environment: str, namespace: str, evidence: Evidence
+) -> None:
     """Every workflow of the target for this environment runs end to end."""
     workflows = target.workflows_for(environment)
     assert workflows, f"the target has no workflows for {environment}; describe the core features"
@@ -48,7 +56,7 @@ def test_functional_testing(target: Any, environment: str, namespace: str, evide
 
 
 @pytest.mark.item("Integration testing", stage=STAGE)
-def test_integration_testing(target: Any, environment: str, evidence: Any) -> None:
+def test_integration_testing(target: Target, environment: str, evidence: Evidence) -> None:
     """Each external API answers its documented authenticated endpoint as documented."""
     apis = [a for a in target.external_apis if a.name not in target.environment(environment).absent]
     if not apis:
@@ -79,12 +87,12 @@ def test_integration_testing(target: Any, environment: str, evidence: Any) -> No
 @pytest.mark.item("Performance testing", stage=STAGE)
 @pytest.mark.kube_access("list deployments")
 def test_performance_testing(
-    target: Any,
+    target: Target,
     environment: str,
-    env_policy: Any,
-    evidence: Any,
+    env_policy: Environment,
+    evidence: Evidence,
     load_results_dir: Path,
-    running_release: Any,
+    running_release: Callable[[], RunningRelease],
 ) -> None:
     """The smoke load profile stays within the staging thresholds, measured on
     the release under check; the result is kept under the release that ran.
@@ -143,12 +151,12 @@ def test_performance_testing(
 @pytest.mark.item("Security testing", stage=STAGE)
 @pytest.mark.kube_access("list secrets,deployments", "create subjectaccessreviews")
 def test_security_testing(
-    target: Any,
+    target: Target,
     environment: str,
     namespace: str,
     kube: KubeClient,
     cluster: ClusterSnapshot,
-    evidence: Any,
+    evidence: Evidence,
 ) -> None:
     """Authenticated endpoints refuse anonymous calls (and accept the credential);
     no workload ServiceAccount may read Secrets it does not use."""
@@ -179,7 +187,7 @@ def test_security_testing(
             problems.append(f"{api.name}: the credential is refused too ({authed.summary()})")
     evidence.table("authentication", rows)
     secrets = sorted(s["metadata"]["name"] for s in cluster.objects("secrets"))
-    questions = []
+    questions: list[tuple[str, str, str, str, str | None]] = []
     accounts: dict[str, set[str]] = {}
     for deployment in cluster.objects("deployments"):
         pod = deployment["spec"]["template"]["spec"]
@@ -207,7 +215,9 @@ def test_security_testing(
 
 @pytest.mark.manual
 @pytest.mark.item("User acceptance testing")
-def test_user_acceptance(signoff: Any, env_policy: Any, evidence: Any) -> None:
+def test_user_acceptance(
+    signoff: SignOff | None, env_policy: Environment, evidence: Evidence
+) -> None:
     """Business stakeholders signed off on this release in staging."""
     if signoff is None:
         assert not env_policy.approval.required, "user acceptance needs a sign-off here"
@@ -221,12 +231,12 @@ def test_user_acceptance(signoff: Any, env_policy: Any, evidence: Any) -> None:
 
 @pytest.mark.item("Regression testing")
 def test_regression_testing(
-    target: Any,
+    target: Target,
     environment: str,
-    run_records: Any,
+    run_records: RecordStore,
     session_outcomes: dict[str, str],
     request: pytest.FixtureRequest,
-    evidence: Any,
+    evidence: Evidence,
 ) -> None:
     """Checks that passed when the previous release went through this
     environment pass again for this release. The previous release's run is read

@@ -680,6 +680,8 @@ class ClusterSnapshot:
             )
         ]
         return {
-            int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0)): rs
+            int(
+                rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0)
+            ): rs
             for rs in owned
         }
