@@ -17,6 +17,8 @@ METRICS_WAIT_S = 60.0
 def test_system_health(
     target: Target, environment: str, cluster: ClusterSnapshot, evidence: Evidence
 ) -> None:
+    """Before the release touches anything, every Deployment is Available, every pod Running and
+    Ready, and every service's health endpoint answers OK."""
     from gonogo.checks import HttpRequest, probe
 
     deployments = cluster.deployments()
@@ -28,15 +30,8 @@ def test_system_health(
         ],
     )
     unavailable = [d.name for d in deployments if not d.is_available]
-    pods = cluster.pods()
-    not_ready = []
-    for pod in pods:
-        ready = any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in pod.get("status", {}).get("conditions") or []
-        )
-        if pod.get("status", {}).get("phase") != "Running" or not ready:
-            not_ready.append(pod["metadata"]["name"])
+    pods = cluster.pod_views()
+    not_ready = [p.name for p in pods if not p.ready]
     checks = [
         HttpRequest(s.name, url, timeout=5.0)
         for s in target.services_in_dependency_order()
@@ -67,10 +62,12 @@ def test_resource_utilization(
     cluster: ClusterSnapshot,
     evidence: Evidence,
 ) -> None:
+    """No pod uses more of its CPU or memory limit, and no node more of its allocatable
+    capacity, than the environment's resource limits allow."""
     from gonogo.checks import node_usage, pod_usage
 
     limits = env_policy.resource_limits
-    running = [p for p in cluster.pods() if p.get("status", {}).get("phase") == "Running"]
+    running = [p.raw for p in cluster.pod_views() if p.phase == "Running"]
     # metrics-server samples every 15 s: pods started moments ago may not have
     # a sample yet, so wait for one per running pod (bounded).
     deadline = time.monotonic() + METRICS_WAIT_S
@@ -119,6 +116,8 @@ def test_backup_current_state(
     gonogo_settings: Settings,
     evidence: Evidence,
 ) -> None:
+    """The namespace's current state is written to a backup that reads back sound, so "Backup
+    verification" and the rollback have something to restore."""
     from gonogo.checks import backup_writer
 
     objects = backup_writer.collect(kube, namespace)
@@ -141,6 +140,7 @@ def test_backup_current_state(
 def test_communication_sent(
     target: Target, environment: str, env_policy: Environment, dry_run: bool, evidence: Evidence
 ) -> None:
+    """Every notification webhook of the environment received the start-of-deployment message."""
     from gonogo.checks import notify
 
     webhooks = env_policy.notification.webhooks

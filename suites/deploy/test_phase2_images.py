@@ -23,6 +23,7 @@ def test_all_release_images_built(
     release_digests: dict[str, str | None],
     evidence: Evidence,
 ) -> None:
+    """Every image this release builds exists in the registry under the release tag."""
     images = [target.image_ref(s) for s in target.release_services()]
     checks = registry.head_all(images)
     evidence.table("images", [c.row() for c in checks])
@@ -60,6 +61,8 @@ test_service_image.image_subitems = True  # type: ignore[attr-defined]
 def test_image_security_scanning(
     target: Target, env_policy: Environment, registry: RegistryClient, evidence: Evidence
 ) -> None:
+    """The security scan report covers, by digest, each release image about to be deployed, and
+    holds no finding at or above the environment's limit."""
     from gonogo.checks import scan
 
     assert target.security_scan is not None, (

@@ -77,6 +77,8 @@ def test_update_configurations(
     checklist_item: Item,
     evidence: Evidence,
 ) -> None:
+    """The environment's ConfigMaps and the other manifests the item's commands name are
+    applied, and what the cluster holds afterwards equals what was applied."""
     # The environment's own ConfigMaps, not the file the seed names for production.
     paths = [
         p for p in _from_commands(target, checklist_item) if not p.name.startswith("configmap")
@@ -96,6 +98,7 @@ def test_network_policies(
     checklist_item: Item,
     evidence: Evidence,
 ) -> None:
+    """The network policies the item names are applied, and the cluster holds them as applied."""
     _apply_and_prove(_from_commands(target, checklist_item), kube, namespace, dry_run, evidence)
 
 
@@ -113,4 +116,6 @@ def test_rbac_and_security(
     checklist_item: Item,
     evidence: Evidence,
 ) -> None:
+    """The RBAC and cert-manager objects the item names are applied, and the cluster holds them
+    as applied."""
     _apply_and_prove(_from_commands(target, checklist_item), kube, namespace, dry_run, evidence)

@@ -37,5 +37,7 @@ DEPLOY_ITEMS = {
     [pytest.param(key, marks=pytest.mark.item(title)) for key, title in DEPLOY_ITEMS.items()],
 )
 def test_deploy(tier: str, deploy_item: Callable[[], DeployOutcome]) -> None:
+    """The tier of the bound deploy item is applied with the release's images, its rollouts
+    complete, and its services are healthy on the release."""
     outcome = deploy_item()
     assert not outcome.problems, "; ".join(outcome.problems)

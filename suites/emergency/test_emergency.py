@@ -49,6 +49,7 @@ def test_immediate_response(
     kube: KubeClient,
     evidence: Evidence,
 ) -> None:
+    """Every Deployment's rollout in the namespace is paused."""
     names = [d.name for d in cluster.deployments()]
     answers = {
         n: patcher.patch(_deployment(n), namespace, {"spec": {"paused": True}}) for n in names
@@ -67,6 +68,8 @@ def test_immediate_response(
 @pytest.mark.item("Assess Impact")
 @pytest.mark.kube_access("list events,deployments,pods")
 def test_assess_impact(target: Target, cluster: ClusterSnapshot, evidence: Evidence) -> None:
+    """The incident's impact is gathered: the namespace's recent Warning events and the error
+    lines of the target's error logs, which must be readable."""
     warnings = sorted(
         (e for e in cluster.objects("events") if e.get("type") == "Warning"),
         key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "",
@@ -105,6 +108,8 @@ def test_assess_impact(target: Target, cluster: ClusterSnapshot, evidence: Evide
 def test_execute_rollback(
     request: pytest.FixtureRequest, target: Target, environment: str, evidence: Evidence
 ) -> None:
+    """Every step of the emergency rollback plan completed: each Deployment is back on the
+    revision of the previous release."""
     from gonogo.checks import Failure
 
     hook = request.config.hook
@@ -145,6 +150,8 @@ def test_incident_communication(
     dry_run: bool,
     evidence: Evidence,
 ) -> None:
+    """Every notification webhook of the environment received the incident notice for the failed
+    service."""
     from gonogo.checks import notify
 
     body = notify.message(
@@ -177,6 +184,8 @@ def test_isolate_failed_service(
     kube: KubeClient,
     evidence: Evidence,
 ) -> None:
+    """The failed service is scaled to zero and has no pods left, its former replica count kept
+    for the recovery."""
     name = service_under_repair.deployment_name
     current = cluster.deployment(name)
     before = (current.raw["metadata"].get("annotations") or {}).get(BEFORE_REPLICAS)
@@ -216,11 +225,13 @@ def test_route_traffic_around_failure(
     dry_run: bool,
     evidence: Evidence,
 ) -> None:
+    """The failed service's Service selects the maintenance backend, its former selector kept
+    for the recovery."""
     name = service_under_repair.deployment_name
     svc = cluster.find("services", name)
     assert svc is not None, f"no Service {name} in {namespace}"
-    assert cluster.find("services", "maintenance") is not None or cluster.where(
-        "deployments", lambda d: d["metadata"]["name"] == "maintenance"
+    assert cluster.find("services", "maintenance") is not None or (
+        "maintenance" in cluster.names("deployments")
     ), f"no maintenance backend in {namespace}; deploy maintenance.yaml"
     selector = svc["spec"].get("selector") or {}
     saved = (svc["metadata"].get("annotations") or {}).get(BEFORE_SELECTOR)
@@ -251,6 +262,8 @@ def test_investigate_and_fix(
     environment: str,
     evidence: Evidence,
 ) -> None:
+    """What is known about the failed service is collected (events, pods, status, metrics), and
+    its Deployment has a status to investigate."""
     from gonogo.checks import ProbeError, get_json
 
     name = service_under_repair.deployment_name
@@ -310,6 +323,8 @@ def test_gradual_recovery(
     rollout_progress: Callable[[str], None],
     evidence: Evidence,
 ) -> None:
+    """The failed service is back at its former replica count, healthy at every step on the way,
+    and its Service no longer points at maintenance."""
     from gonogo.checks import check_health, wait_for
 
     name = service_under_repair.deployment_name

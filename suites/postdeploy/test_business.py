@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import redis as redis_lib
 from gonogo.checks import (
+    ERROR_RATE,
+    MEAN_RESPONSE_S,
     VERSION_LABEL,
     ClusterSnapshot,
     Environment,
@@ -22,6 +24,7 @@ from gonogo.checks import (
     Prometheus,
     RecordStore,
     ReleaseWindow,
+    RollbackPolicy,
     ServiceFigures,
     Target,
     Workflow,
@@ -65,6 +68,7 @@ def test_user_workflow(
     critical_workflow: Workflow,
     workflow_variables: dict[str, Any],
 ):
+    """The business-critical workflow runs end to end against the released environment."""
     outcome = run_workflow(
         critical_workflow, target.base_url_for(environment), variables=workflow_variables
     )
@@ -76,6 +80,8 @@ def test_user_workflow(
 def test_dashboard(
     target: Target, environment: str, evidence: Evidence, tmp_path_factory: pytest.TempPathFactory
 ):
+    """The dashboard loads in a real browser with every expected element, shows the release
+    under check, and reports an overall healthy status."""
     service = dashboard_service(target)
     if service is None:
         pytest.skip(f"{target.source} has no dashboard service (a service named *dashboard*)")
@@ -182,6 +188,8 @@ def test_external_integrations(
     evidence: Evidence,
     health_round_factory: Callable[[], HealthRound],
 ):
+    """Each external API answers its documented endpoint as documented, and every service that
+    uses it is healthy."""
     apis, requests = external_requests(target, environment)
     results = probe(requests, deadline=30.0)
     health = health_round_factory()
@@ -227,6 +235,8 @@ def test_performance_metrics(
     evidence: Evidence,
     cluster: ClusterSnapshot,
 ):
+    """Since the release's rollout completed, no service's error rate, mean response or p95
+    latency as Prometheus measured it exceeds its limit."""
     if target.is_absent("prometheus", environment):
         pytest.skip(f"Prometheus is absent from {environment} in {target.source}")
     namespace = target.namespace_for(environment)
@@ -262,8 +272,8 @@ def test_performance_metrics(
         queries = {
             "samples": samples_query(namespace, span, version),
             "requests": requests_query(namespace, span, version),
-            "error_rate": error_ratio_query(namespace, span, version),
-            "mean_response_s": mean_query(namespace, span, version),
+            ERROR_RATE: error_ratio_query(namespace, span, version),
+            MEAN_RESPONSE_S: mean_query(namespace, span, version),
             "p95_s": p95_query(namespace, span, version),
         }
         for name, expr in queries.items():
@@ -299,7 +309,7 @@ def test_performance_metrics(
                 round(value, 4),
                 limit=limits[name],
                 service=service,
-                unit="" if name == "error_rate" else "s",
+                unit="" if name == ERROR_RATE else "s",
             )
             limit = limits[name]
             if limit is not None and value > limit:
@@ -340,25 +350,21 @@ def _release_window(
 
 def _limits(env_policy: Environment) -> dict[str, float | None]:
     """Each measure's limit: the rollback criteria, else the baseline profile's."""
-    criteria = env_policy.rollback
+    policy = RollbackPolicy(env_policy.rollback)
     baseline = env_policy.load_profiles.get("baseline")
     thresholds = baseline.thresholds if baseline else None
-    error_max = (
-        criteria.error_rate_max
-        if criteria.error_rate_max is not None
-        else (thresholds.error_rate_max if thresholds else None)
-    )
-    mean_max = (
-        criteria.mean_response_max_s
-        if criteria.mean_response_max_s is not None
-        else (thresholds.mean_ms_max / 1000 if thresholds and thresholds.mean_ms_max else None)
-    )
+    error_max = policy.limit(ERROR_RATE)
+    if error_max is None and thresholds:
+        error_max = thresholds.error_rate_max
+    mean_max = policy.limit(MEAN_RESPONSE_S)
+    if mean_max is None and thresholds and thresholds.mean_ms_max:
+        mean_max = thresholds.mean_ms_max / 1000
     p95_max_s = thresholds.p95_ms_max / 1000 if thresholds and thresholds.p95_ms_max else None
-    return {"error_rate": error_max, "mean_response_s": mean_max, "p95_s": p95_max_s}
+    return {ERROR_RATE: error_max, MEAN_RESPONSE_S: mean_max, "p95_s": p95_max_s}
 
 
 def _sentence(name: str, service: str, value: float, limit: float) -> str:
-    if name == "error_rate":
+    if name == ERROR_RATE:
         return f"error rate {value:.1%} > {limit:.1%} for {service}"
-    words = "mean response" if name == "mean_response_s" else "p95 latency"
+    words = "mean response" if name == MEAN_RESPONSE_S else "p95 latency"
     return f"{words} {value:.2f} s > {limit:.2f} s for {service}"

@@ -35,6 +35,8 @@ FRESH_WITHIN_S = 120.0
 def test_load_baseline(
     target: Target, env_policy: Environment, evidence: Evidence, load_run: LoadRun
 ):
+    """The baseline load against the released environment stays within the profile's thresholds
+    and the environment's rollback criteria."""
     result, profile = load_run.result, load_run.profile
     judged = figures(result, profile.profile.thresholds, env_policy.rollback)
     for figure in judged:
@@ -109,6 +111,7 @@ def test_integration_workflow(
     workflow: Workflow,
     workflow_variables: dict[str, Any],
 ):
+    """The integration workflow runs end to end against the released environment."""
     outcome = run_workflow(workflow, target.base_url_for(environment), variables=workflow_variables)
     evidence.table(f"workflow {workflow.name}", [step.row() for step in outcome.steps])
     assert outcome.ok, outcome.message()
@@ -116,6 +119,8 @@ def test_integration_workflow(
 
 @pytest.mark.item("Monitoring validation", stage="postdeploy")
 def test_monitoring_validation(target: Target, environment: str, evidence: Evidence):
+    """Prometheus scrapes every service (up, with fresh samples), has its alerting rules loaded
+    and healthy, and an alert sent to Alertmanager becomes visible."""
     if target.is_absent("prometheus", environment):
         pytest.skip(f"Prometheus is absent from {environment} in {target.source}")
     namespace = target.namespace_for(environment)

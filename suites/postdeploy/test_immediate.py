@@ -23,6 +23,8 @@ def test_service_health(
     health_round_factory: Callable[[], HealthRound],
     cluster: ClusterSnapshot,
 ):
+    """Every service is healthy by a majority of its health answers, and every released service
+    runs the release, by its version URL and its serving image tags."""
     health = health_round_factory()
     rows = health.rows()
     evidence.table("health", rows)
@@ -56,6 +58,8 @@ def test_database_connectivity(
     redis_client: redis_lib.Redis,
     health_round_factory: Callable[[], HealthRound],
 ):
+    """Redis takes a write, read and delete from here, and every service reports it can use
+    Redis."""
     prefix = required(target.redis, "redis").key_prefix
     key = f"{prefix}postdeploy:roundtrip:{uuid.uuid4().hex[:12]}"
     value = uuid.uuid4().hex
@@ -86,6 +90,8 @@ def test_database_connectivity(
 
 @pytest.mark.item("External API connectivity", stage="postdeploy")
 def test_external_api_connectivity(target: Target, environment: str, evidence: Evidence):
+    """Every external API the target lists answers from the released environment, authenticated
+    as the target says."""
     apis, requests = external_requests(target, environment)
     results = probe(requests, deadline=30.0)
     evidence.table(

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from gonogo.checks import (
+    ERROR_RATE,
     Alertmanager,
     ClusterSnapshot,
     Environment,
@@ -14,6 +15,7 @@ from gonogo.checks import (
     HttpRequest,
     ProbeError,
     Prometheus,
+    RollbackPolicy,
     Target,
     capacity,
     dns,
@@ -25,7 +27,7 @@ from gonogo.checks import (
 from gonogo.checks import monitoring_stack as monitoring
 
 from suites.predeploy.support import token
-from suites.sections import present
+from suites.sections import present as present_section
 
 
 @pytest.mark.item("Kubernetes cluster healthy")
@@ -57,7 +59,7 @@ def test_cluster_healthy(
         "kubectl describe node " + not_ready[0]
     )
     assert not pressured, f"nodes under pressure: {', '.join(pressured)}"
-    usable = [n.raw for n in nodes if n.ready and not n.unschedulable]
+    usable = [n.raw for n in cluster.schedulable_nodes()]
     pods = [p for p in cluster.objects("pods", "") if capacity.holds_resources(p)]
     room = capacity.Capacity(capacity.allocatable(usable), capacity.sum_requests(pods))
     evidence.table("capacity (all namespaces)", room.rows())
@@ -77,37 +79,31 @@ def test_cluster_healthy(
 @pytest.mark.kube_access("list persistentvolumeclaims,storageclasses")
 def test_storage_availability(namespace: str, cluster: ClusterSnapshot, evidence: Evidence) -> None:
     """Every PVC Bound, its StorageClass present, capacity at least the request."""
-    claims = cluster.objects("persistentvolumeclaims")
-    classes = {c["metadata"]["name"]: c for c in cluster.objects("storageclasses")}
-    default = next(
-        (
-            n
-            for n, c in classes.items()
-            if c["metadata"]
-            .get("annotations", {})
-            .get("storageclass.kubernetes.io/is-default-class")
-            == "true"
-        ),
-        None,
-    )
+    claims = cluster.claims()
+    classes = cluster.storage_classes()
     rows, problems = [], []
     for claim in claims:
-        name = claim["metadata"]["name"]
-        phase = claim.get("status", {}).get("phase")
-        wanted = claim["spec"].get("resources", {}).get("requests", {}).get("storage")
-        got = claim.get("status", {}).get("capacity", {}).get("storage")
-        klass = claim["spec"].get("storageClassName", default)
+        name, klass = claim.name, claim.storage_class
         rows.append(
-            {"pvc": name, "phase": phase, "class": klass, "requested": wanted, "capacity": got}
+            {
+                "pvc": name,
+                "phase": claim.phase,
+                "class": klass,
+                "requested": claim.requested,
+                "capacity": claim.capacity,
+            }
         )
-        if phase != "Bound":
+        if not claim.bound:
             problems.append(
-                f"PVC {name} is {phase}, not Bound (kubectl describe pvc {name} -n {namespace})"
+                f"PVC {name} is {claim.phase}, not Bound "
+                f"(kubectl describe pvc {name} -n {namespace})"
             )
         if klass and klass not in classes:
             problems.append(f"PVC {name} uses StorageClass {klass}, which does not exist")
-        if phase == "Bound" and capacity.quantity(got) < capacity.quantity(wanted):
-            problems.append(f"PVC {name} has {got}, less than the {wanted} requested")
+        if claim.bound and capacity.quantity(claim.capacity) < capacity.quantity(claim.requested):
+            problems.append(
+                f"PVC {name} has {claim.capacity}, less than the {claim.requested} requested"
+            )
     evidence.table("persistent volume claims", rows)
     evidence.note("storage classes", ", ".join(classes) or "none")
     if not claims:
@@ -208,7 +204,11 @@ CURRENT_WINDOW = "2m"
 
 @pytest.mark.item("Monitoring systems")
 def test_monitoring_systems(
-    target: Target, environment: str, namespace: str, env_policy: Environment, evidence: Evidence
+    target: Target,
+    environment: str,
+    namespace: str,
+    rollback_policy: RollbackPolicy,
+    evidence: Evidence,
 ) -> None:
     """Prometheus healthy and ready with the required share of this release's
     targets up; Alertmanager healthy; Grafana's health API OK; and no incident
@@ -257,7 +257,7 @@ def test_monitoring_systems(
     ):
         problems.append("Grafana answers but reports its database as not ok (/api/health)")
     assert not problems, "monitoring not operational: " + "; ".join(problems)
-    incident, unknown = _incident(target, namespace, present, env_policy, evidence)
+    incident, unknown = _incident(target, namespace, present, rollback_policy, evidence)
     assert not incident, (
         f"an incident is under way in {namespace}: "
         f"{'; '.join(incident + [f'no data: {u}' for u in unknown])}; resolve it, "
@@ -270,7 +270,7 @@ def _incident(
     target: Target,
     namespace: str,
     present: dict[str, Any],
-    env_policy: Environment,
+    rollback_policy: RollbackPolicy,
     evidence: Evidence,
 ) -> tuple[list[str], list[str]]:
     """(critical alerts firing for the target and services whose error rate
@@ -281,7 +281,7 @@ def _incident(
     names = set(services) | {s.name for s in target.services}
     sources: dict[str, list[dict[str, Any]]] = {}
     unknown: list[str] = []
-    limit = env_policy.rollback.error_rate_max
+    limit = rollback_policy.limit(ERROR_RATE)
     rates = None
     if "prometheus" in present:
         with Prometheus(present["prometheus"], timeout_s=timeout) as prometheus:
@@ -333,7 +333,7 @@ def _incident(
 @pytest.mark.item("Log aggregation")
 def test_log_aggregation(target: Target, environment: str, evidence: Evidence) -> None:
     """Loki ready, and a line pushed under a unique label is queried back in time."""
-    url = present(target.monitoring.loki, target, "loki", environment)
+    url = present_section(target.monitoring.loki, target, "loki", environment)
     timeout = target.monitoring.timeout_s
     ready = probe([HttpRequest("loki ready", f"{url}/ready", timeout=timeout)])[0]
     evidence.note("ready", ready.summary())

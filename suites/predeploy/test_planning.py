@@ -275,7 +275,6 @@ def test_rollback_plan_prepared(
     target: Target, namespace: str, cluster: ClusterSnapshot, evidence: Evidence
 ) -> None:
     """Every release Deployment has a revision to return to, kept by the cluster."""
-    replicasets = cluster.objects("replicasets")
     steps: list[PlannedStep] = []
     problems = []
     for service in target.reverse_dependency_order():
@@ -287,20 +286,7 @@ def test_rollback_plan_prepared(
             problems.append(f"deployment/{name} does not exist in {namespace}")
             continue
         deployment = DeploymentView(found)
-        owned = [
-            rs
-            for rs in replicasets
-            if any(
-                ref.get("uid") == found["metadata"]["uid"]
-                for ref in rs["metadata"].get("ownerReferences", [])
-            )
-        ]
-        by_revision = {
-            int(
-                rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0)
-            ): rs
-            for rs in owned
-        }
+        by_revision = cluster.replicasets_of(deployment)
         current = deployment.revision
         running = deployment.image_tag(service.container)
         # Before the release, the running revision is what a rollback returns to;
@@ -310,7 +296,7 @@ def test_rollback_plan_prepared(
             back_to = max(older) if older else None
         else:
             back_to = current if current in by_revision else None
-        history = found["spec"].get("revisionHistoryLimit", 10)
+        history = deployment.revision_history_limit
         if back_to is None:
             problems.append(f"deployment/{name} has no earlier ReplicaSet to return to")
         elif running != target.release and history == 0:

@@ -253,13 +253,13 @@ def test_secret_management(
 ) -> None:
     """Every Secret the workloads need exists; no plaintext secret in the
     manifests or the namespace's ConfigMaps. Only names reach the evidence."""
-    present = {s["metadata"]["name"] for s in cluster.objects("secrets")}
+    existing = cluster.names("secrets")
     missing = []
     rows = []
     for deployment in cluster.objects("deployments"):
         pod = deployment["spec"]["template"]["spec"]
         needed = sorted(required_secrets(pod))
-        absent = [n for n in needed if n not in present]
+        absent = [n for n in needed if n not in existing]
         rows.append(
             {
                 "deployment": deployment["metadata"]["name"],

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 from gonogo.checks import (
+    ERROR_RATE,
+    MEAN_RESPONSE_S,
     ClusterSnapshot,
-    Environment,
     Evidence,
     KubeClient,
     Patcher,
     RollbackPlan,
+    RollbackPolicy,
     Settings,
     Target,
 )
@@ -64,6 +66,7 @@ def test_stop_current_deployment(
     kube: KubeClient,
     evidence: Evidence,
 ) -> None:
+    """Every Deployment in the rollback plan has its rollout paused."""
     evidence.note("plan", rollback_plan.render())
     rows = []
     for step in rollback_plan.steps:
@@ -87,6 +90,8 @@ def test_rollback_to_previous_version(
     rollout_progress: Callable[[str], None],
     evidence: Evidence,
 ) -> None:
+    """Every step of the rollback plan completed: each Deployment is back on the revision that
+    ran the previous release."""
     from gonogo.checks import RollbackExecutor
 
     executor = RollbackExecutor(
@@ -109,6 +114,8 @@ def test_verify_rollback_success(
     gonogo_settings: Settings,
     evidence: Evidence,
 ) -> None:
+    """After the rollback every service is healthy and Available and, when executed, runs the
+    previous release."""
     from gonogo.checks import check_health_many
 
     services = target.release_services()
@@ -150,6 +157,8 @@ def test_rollback_all_in_reverse_order(
     rollout_progress: Callable[[str], None],
     evidence: Evidence,
 ) -> None:
+    """The rollback runs in reverse dependency order, completes every step and, when executed,
+    leaves no service on the release."""
     from gonogo.checks import RollbackExecutor, build_plan
 
     plan = build_plan(kube, target, environment, target.name)
@@ -175,6 +184,8 @@ def test_rollback_all_in_reverse_order(
 def test_restore_previous_configuration(
     kube: KubeClient, backups_dir: Path, namespace: str, dry_run: bool, evidence: Evidence
 ) -> None:
+    """The configuration from the pre-deployment backup is applied and the cluster's ConfigMaps
+    equal the backup."""
     from gonogo.checks import apply, backup, changes
 
     directory = backups_dir
@@ -209,10 +220,12 @@ def test_restore_previous_configuration(
 def test_verify_system_stability(
     target: Target,
     environment: str,
-    env_policy: Environment,
+    rollback_policy: RollbackPolicy,
     cluster: ClusterSnapshot,
     evidence: Evidence,
 ) -> None:
+    """Over the stability window every Deployment is Available and the services' health
+    endpoints fail no more often than the rollback criterion allows."""
     from gonogo.checks import HttpRequest, probe
 
     services = [s for s in target.services_in_dependency_order() if s.health_path]
@@ -232,10 +245,10 @@ def test_verify_system_stability(
     window = time.monotonic() - started
     errors = [r for r in results if not r.ok]
     rate = len(errors) / len(results) if results else 1.0
-    limit = env_policy.rollback.error_rate_max
+    limit = rollback_policy.limit(ERROR_RATE)
     mean = sum(r.elapsed_s for r in results) / len(results) if results else 0.0
-    evidence.measure("error_rate", rate, limit=limit)
-    evidence.measure("mean_response_s", mean, limit=env_policy.rollback.mean_response_max_s)
+    evidence.measure(ERROR_RATE, rate, limit=limit)
+    evidence.measure(MEAN_RESPONSE_S, mean, limit=rollback_policy.limit(MEAN_RESPONSE_S))
     evidence.note(
         "window", f"{len(results)} requests to {len(services)} services in {window:.1f} s"
     )

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from gonogo.checks import (
     ClusterSnapshot,
-    DeploymentView,
     Evidence,
     HttpRequest,
     KubeClient,
@@ -110,7 +109,7 @@ def test_validate_staging_deployment(
     waiting: list[str] = []
     while True:
         cluster.invalidate()
-        found = {d["metadata"]["name"]: DeploymentView(d) for d in cluster.objects("deployments")}
+        found = {d.name: d for d in cluster.deployments()}
         waiting = [
             s.deployment_name
             for s in services

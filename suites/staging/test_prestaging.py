@@ -95,7 +95,7 @@ def test_resource_allocation(
                 doc["spec"]["template"]["spec"], int(doc["spec"].get("replicas", 1))
             ).items():
                 needed[r] += v
-    nodes = [n.raw for n in cluster.nodes() if n.ready and not n.unschedulable]
+    nodes = [n.raw for n in cluster.schedulable_nodes()]
     running = [
         p
         for p in cluster.objects("pods", "")

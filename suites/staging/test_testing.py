@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from gonogo.checks import (
     BINDING_KEY,
+    ERROR_RATE,
     STAGING_COMMAND,
     ClusterSnapshot,
     Environment,
@@ -121,7 +122,7 @@ def test_performance_testing(
     limits = profile.thresholds
     breaches = []
     for label, value, limit, unit, higher_is_worse in (
-        ("error_rate", result.error_rate, limits.error_rate_max, "", True),
+        (ERROR_RATE, result.error_rate, limits.error_rate_max, "", True),
         ("mean_ms", result.mean_ms, limits.mean_ms_max, "ms", True),
         ("p95_ms", result.p95_ms, limits.p95_ms_max, "ms", True),
         ("rps", result.rps, limits.rps_min, "req/s", False),
@@ -186,7 +187,7 @@ def test_security_testing(
         if not authed.ok:
             problems.append(f"{api.name}: the credential is refused too ({authed.summary()})")
     evidence.table("authentication", rows)
-    secrets = sorted(s["metadata"]["name"] for s in cluster.objects("secrets"))
+    secrets = sorted(cluster.names("secrets"))
     questions: list[tuple[str, str, str, str, str | None]] = []
     accounts: dict[str, set[str]] = {}
     for deployment in cluster.objects("deployments"):
