@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from gonogo.integrations.secrets import SecretResolver, SecretUnavailable
+
 
 @dataclass
 class Delivery:
@@ -49,20 +51,24 @@ def message(event: str, text: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def send(webhooks: Sequence[Any], body: dict[str, Any]) -> list[Delivery]:
+def send(
+    webhooks: Sequence[Any], body: dict[str, Any], *, secrets: SecretResolver | None = None
+) -> list[Delivery]:
     """POST ``body`` to each webhook (objects with ``url``, ``timeout_s`` and
-    an optional ``token`` reference)."""
+    an optional ``token`` reference). ``secrets`` reads the tokens
+    (``resolver_for(target, environment)``); without it, only environment and
+    file references can be read. A token that cannot be read is that
+    webhook's error; the others are still told."""
+    resolver = secrets or SecretResolver()
     deliveries: list[Delivery] = []
     for hook in webhooks:
         headers = {"Content-Type": "application/json", "User-Agent": "gonogo"}
-        token = hook.token.resolve_env() if getattr(hook, "token", None) else None
-        if getattr(hook, "token", None) is not None and token is None:
-            deliveries.append(
-                Delivery(hook.url, None, 0.0, f"{hook.token.describe()} is not set; export it")
-            )
-            continue
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        if getattr(hook, "token", None) is not None:
+            try:
+                headers["Authorization"] = f"Bearer {resolver.resolve(hook.token)}"
+            except SecretUnavailable as e:
+                deliveries.append(Delivery(hook.url, None, 0.0, str(e)))
+                continue
         started = time.monotonic()
         try:
             with httpx.Client(timeout=hook.timeout_s) as client:

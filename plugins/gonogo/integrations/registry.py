@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from gonogo.errors import ConfigError, ProbeError
+from gonogo.errors import ConfigError
 from gonogo.integrations.http.client import tls_verify
+from gonogo.integrations.secrets import SecretResolver, SecretUnavailable, resolver_for
 
 ACCEPT = ", ".join(
     [
@@ -180,16 +181,23 @@ class RegistryClient:
         return str(token) if token else None
 
 
-def client_for(target: Any) -> RegistryClient:
-    """The registry client of a target's ``registry`` section."""
+def client_for(
+    target: Any, environment: str | None = None, *, secrets: SecretResolver | None = None
+) -> RegistryClient:
+    """The registry client of a target's ``registry`` section; its ``auth``
+    reference is read through ``secrets`` (default: the target's resolver for
+    ``environment``)."""
     registry = getattr(target, "registry", None)
     if registry is None:
         raise ConfigError("the target has no registry section; add registry.url")
     token = None
     if registry.auth is not None:
-        token = registry.auth.resolve_env()
-        if token is None and registry.auth.env:
-            raise ProbeError(
-                f"registry credentials: {registry.auth.describe()} is not set; export it"
-            )
+        resolver = secrets or resolver_for(target, environment)
+        try:
+            token = resolver.resolve(registry.auth)
+        except SecretUnavailable as e:
+            raise SecretUnavailable(f"registry credentials: {e}") from None
+        finally:
+            if secrets is None:
+                resolver.close()
     return RegistryClient(registry.url, token=token, ca_bundle=registry.ca_bundle)

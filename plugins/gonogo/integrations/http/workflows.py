@@ -17,6 +17,7 @@ import httpx
 
 from gonogo.errors import ConfigError
 from gonogo.integrations.http.client import tls_verify
+from gonogo.integrations.secrets import SecretResolver, SecretUnavailable
 from gonogo.model.target import Step, Workflow, dotted_get
 from gonogo.redact import redactor
 
@@ -98,26 +99,27 @@ def judge(step: Step, status: int, body: Any) -> str | None:
     return None
 
 
-def _headers(step: Step) -> dict[str, str]:
+def _headers(step: Step, secrets: SecretResolver) -> dict[str, str]:
     headers = dict(step.headers)
     if step.auth is not None:
-        value = step.auth.resolve_env()
-        if value is None:
-            raise ConfigError(
-                f"step {step.name!r} needs a credential from {step.auth.describe()}; "
-                "export it before the run"
-            )
-        redactor.add_secret(value)
+        try:
+            value = secrets.resolve(step.auth)
+        except SecretUnavailable as e:
+            raise ConfigError(f"step {step.name!r} needs a credential: {e}") from None
         headers["Authorization"] = f"Bearer {value}"
     return headers
 
 
-def _send(client: httpx.Client, step: Step, url: str) -> StepOutcome:
+def _send(client: httpx.Client, step: Step, url: str, secrets: SecretResolver) -> StepOutcome:
     outcome = StepOutcome(step=step.name, method=step.method, url=url)
     started = time.perf_counter()
     try:
         response = client.request(
-            step.method, url, headers=_headers(step), json=step.body, timeout=step.timeout_s
+            step.method,
+            url,
+            headers=_headers(step, secrets),
+            json=step.body,
+            timeout=step.timeout_s,
         )
     except httpx.TimeoutException:
         outcome.problem = f"no answer within {step.timeout_s:g} s"
@@ -143,11 +145,14 @@ def run_workflow(
     variables: Mapping[str, Any] | None = None,
     ca_bundle: Path | None = None,
     client: httpx.Client | None = None,
+    secrets: SecretResolver | None = None,
 ) -> WorkflowOutcome:
     """Run ``workflow``'s steps against ``base_url`` in order, carrying saved values.
 
     ``variables`` holds the built-ins (release, environment, ...). Stops at the
-    first failing step. Each request has the step's own timeout."""
+    first failing step. Each request has the step's own timeout. ``secrets``
+    reads the steps' ``auth`` references (``resolver_for(target, environment)``);
+    without it, only environment and file references can be read."""
     outcome = WorkflowOutcome(workflow=workflow.name, variables=dict(variables or {}))
     own = client is None
     http = client or httpx.Client(verify=tls_verify(ca_bundle, True))
@@ -160,7 +165,7 @@ def run_workflow(
                     StepOutcome(step.name, step.method, base_url + step.path, problem=str(e))
                 )
                 break
-            result = _send(http, rendered, base_url + rendered.path)
+            result = _send(http, rendered, base_url + rendered.path, secrets or SecretResolver())
             outcome.steps.append(result)
             if not result.ok:
                 break

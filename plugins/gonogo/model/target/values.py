@@ -213,12 +213,17 @@ class SecretKeyRef(StrictModel):
 
 
 class SecretRef(StrictModel):
-    """Where a credential lives: an environment variable or a Kubernetes Secret.
+    """Where a credential lives: an environment variable, a file, or a key of a
+    Kubernetes Secret.
 
-    Exactly one of ``env`` and ``secret``. The value itself never enters the
-    target, the logs or the report."""
+    Exactly one of ``env``, ``file`` and ``secret``. The value itself never
+    enters the target, the logs or the report. The model only says where the
+    value is; reading it (``gonogo.integrations.secrets``) needs the cluster
+    for a Secret, and the model imports no client library."""
 
     env: str | None = None
+    file: FilePath | None = None
+    """Relative to the target file's directory; must not be readable by group or others."""
     secret: SecretKeyRef | None = None
 
     @model_validator(mode="before")
@@ -238,16 +243,19 @@ class SecretRef(StrictModel):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.secret is None):
+        given = [place for place in (self.env, self.file, self.secret) if place is not None]
+        if len(given) != 1:
             raise ValueError(
-                "give exactly one of env or secret: {env: NAME} or {secret: {name: ..., key: ...}}"
+                "give exactly one of env or secret or file: {env: NAME}, "
+                "{secret: {name: ..., key: ...}} or {file: PATH}"
             )
         return self
 
     def resolve_env(self) -> str | None:
         """The value of the referenced environment variable; None when the
-        reference is a Kubernetes Secret or the variable is unset. The value
-        is masked wherever it turns up from now on."""
+        reference is a file or a Kubernetes Secret, or the variable is unset.
+        The value is masked wherever it turns up from now on. To read every
+        form, use ``gonogo.integrations.secrets``."""
         value = os.environ.get(self.env) if self.env else None
         redactor.add_secret(value)
         return value
@@ -256,6 +264,8 @@ class SecretRef(StrictModel):
         """Where the secret lives, for messages; never the value."""
         if self.env:
             return f"environment variable {self.env}"
+        if self.file is not None:
+            return f"file {self.file}"
         assert self.secret is not None
         namespace = f"{self.secret.namespace}/" if self.secret.namespace else ""
         return f"Secret {namespace}{self.secret.name} key {self.secret.key}"
