@@ -60,6 +60,7 @@ from gonogo.integrations.kubernetes import (
 )
 from gonogo.integrations.kubernetes.access import required_secrets
 from gonogo.integrations.kubernetes.apply import (
+    Applied,
     ResourceMapper,
     apply_documents,
     apply_object,
@@ -102,7 +103,7 @@ from gonogo.integrations.monitoring.window import ReleaseWindow, ServiceFigures,
 from gonogo.integrations.records import PREDEPLOY_COMMAND, STAGING_COMMAND, RecordStore
 from gonogo.integrations.redis import client as redis_probe
 from gonogo.integrations.redis import consistency
-from gonogo.integrations.registry import RegistryClient
+from gonogo.integrations.registry import ManifestCheck, RegistryClient
 from gonogo.model import loadresult
 from gonogo.model.checklist import Checklist, Item
 from gonogo.model.rollback import (
@@ -115,7 +116,14 @@ from gonogo.model.rollback import (
     RollbackStep,
 )
 from gonogo.model.signoffs import SignOff
-from gonogo.model.target import LoadProfile, RollbackCriteria, Target, Workflow, dotted_get
+from gonogo.model.target import (
+    LoadProfile,
+    RollbackCriteria,
+    SecretRef,
+    Target,
+    Workflow,
+    dotted_get,
+)
 
 # The section types a check's fixtures are typed with; gonogo.model.target
 # does not re-export them (yet), so they come from where they are defined.
@@ -134,6 +142,7 @@ __all__ = [
     "TIMESERIES_MIME",
     "VERSION_LABEL",
     "Alertmanager",
+    "Applied",
     "Checklist",
     "ClaimView",
     "ClusterSnapshot",
@@ -150,6 +159,7 @@ __all__ = [
     "KubeClient",
     "LoadProfile",
     "LoadRun",
+    "ManifestCheck",
     "NamedProfile",
     "NodeView",
     "Patcher",
@@ -167,6 +177,7 @@ __all__ = [
     "RollbackPolicy",
     "RollbackStep",
     "RunningRelease",
+    "SecretRef",
     "Service",
     "ServiceFigures",
     "Settings",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gonogo.checks import Checklist, Item, ProbeError, Target
+from gonogo.checks import Applied, Checklist, Item, ProbeError, Service, Target
 
 ITEM_TIERS: dict[str, tuple[str, ...]] = {
     "Deploy Redis (cache/session store)": ("data", "cache"),
@@ -24,12 +24,12 @@ service places it. Manifests the item's commands name are applied as well."""
 class DeployOutcome:
     """What one deploy item applied and how its rollouts ended."""
 
-    applied: list[Any] = field(default_factory=list)
+    applied: list[Applied] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
-def item_services(target: Target, title: str) -> list[Any]:
+def item_services(target: Target, title: str) -> list[Service]:
     tiers = ITEM_TIERS[title]
     return [s for s in target.services_in_dependency_order() if s.tier in tiers]
 

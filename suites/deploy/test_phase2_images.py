@@ -3,16 +3,14 @@ the manifests will deploy — asked of the registry by digest."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from gonogo.checks import Environment, Evidence, RegistryClient, Target
+from gonogo.checks import Environment, Evidence, ManifestCheck, RegistryClient, Target
 
 from suites.deploy.plan import deploy_items, item_documents
 from suites.sections import required
 
 
-def _image_problem(check: Any) -> str:
+def _image_problem(check: ManifestCheck) -> str:
     return f"{check.image}: {check.error}"
 
 

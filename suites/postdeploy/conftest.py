@@ -3,15 +3,18 @@ the monitoring clients, each bounded in time and closed after the run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from gonogo.checks import (
     ClusterSnapshot,
+    ExternalApi,
     HttpRequest,
     HttpResult,
     ProbeError,
+    Service,
     Target,
     probe,
     serving,
@@ -71,17 +74,19 @@ class HealthRound:
 
 
 @pytest.fixture(scope="session")
-def health_round_factory(target: Target, environment: str) -> Any:
+def health_round_factory(target: Target, environment: str) -> Callable[[], HealthRound]:
     """A fresh health round on each call (the phases are minutes apart)."""
     return lambda: HealthRound(target, environment)
 
 
-def dashboard_service(target: Target) -> Any | None:
+def dashboard_service(target: Target) -> Service | None:
     """The service that serves the UI: the first whose name says dashboard."""
     return next((s for s in target.services if "dashboard" in s.name), None)
 
 
-def external_requests(target: Target, environment: str) -> tuple[list[Any], list[HttpRequest]]:
+def external_requests(
+    target: Target, environment: str
+) -> tuple[list[ExternalApi], list[HttpRequest]]:
     """One authenticated request per external API the target lists, to the
     endpoint the API documents (see gonogo.integrations.http.external). A token the target
     references but the environment does not hold fails the check by name."""

@@ -25,6 +25,7 @@ from gonogo.checks import (
     RecordStore,
     ReleaseWindow,
     RollbackPolicy,
+    Service,
     ServiceFigures,
     Target,
     Workflow,
@@ -327,7 +328,7 @@ def test_performance_metrics(
 
 
 def _release_window(
-    target: Target, cluster: ClusterSnapshot, services: list[Any]
+    target: Target, cluster: ClusterSnapshot, services: list[Service]
 ) -> ReleaseWindow | str:
     """The window of the release's own traffic, from the cluster's rollouts."""
     try:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from gonogo.checks import Target
+from gonogo.checks import SecretRef, Target
 
 
 def not_applicable(target: Target, system: str, environment: str) -> None:
@@ -15,7 +13,7 @@ def not_applicable(target: Target, system: str, environment: str) -> None:
         pytest.skip(f"not applicable: the target has no {system} for {environment}")
 
 
-def token(ref: Any, what: str) -> str | None:
+def token(ref: SecretRef | None, what: str) -> str | None:
     """The value behind a credential reference; fails naming the variable when
     the reference is given but has no value here."""
     if ref is None:

@@ -16,10 +16,12 @@ from gonogo.checks import (
     MEAN_RESPONSE_S,
     ClusterSnapshot,
     Evidence,
+    HttpResult,
     KubeClient,
     Patcher,
     RollbackPlan,
     RollbackPolicy,
+    RollbackStep,
     Settings,
     Target,
 )
@@ -31,7 +33,7 @@ STABILITY_WINDOW_S = 10.0
 twenty samples each, five hundred get the three that fit, in bounded time."""
 
 
-def _steps_rows(steps: list[Any]) -> list[dict[str, Any]]:
+def _steps_rows(steps: list[RollbackStep]) -> list[dict[str, Any]]:
     return [
         {
             "deployment": s.deployment,
@@ -237,7 +239,7 @@ def test_verify_system_stability(
     ]
     least, most = STABILITY_ROUNDS
     started = time.monotonic()
-    results: list[Any] = []
+    results: list[HttpResult] = []
     for n in range(most):
         if n >= least and time.monotonic() - started >= STABILITY_WINDOW_S:
             break

@@ -10,6 +10,7 @@ from gonogo.checks import (
     ClusterSnapshot,
     Evidence,
     HttpRequest,
+    HttpResult,
     KubeClient,
     ResourceMapper,
     Target,
@@ -161,7 +162,7 @@ def test_validate_staging_deployment(
     assert not failed, "staging health endpoints failing: " + "; ".join(failed)
 
 
-def _until_healthy(requests: list[HttpRequest], deadline: float) -> list[Any]:
+def _until_healthy(requests: list[HttpRequest], deadline: float) -> list[HttpResult]:
     """The HTTP side may lag the cluster by a moment; poll until all are OK or time is up."""
     while True:
         results = probe(requests)
