@@ -32,6 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gonogo.errors import ConfigError
+from gonogo.model.yamlsource import load_json
+
 
 @dataclass(frozen=True)
 class LoadRecord:
@@ -146,10 +149,17 @@ def write(directory: Path, result: LoadRecord) -> Path:
 
 
 def read(path: Path) -> LoadRecord:
-    """One result file; ValueError names the file and the problem."""
+    """One result file; ValueError names the file (and the line of a syntax
+    error) and the problem. The file is read like every file gonogo reads
+    (:func:`gonogo.model.yamlsource.load_json`)."""
     try:
-        return from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError) as e:
+        document = load_json(path)
+    except ConfigError as e:
+        where = f"{path}:{e.line}" if e.line else str(path)
+        raise ValueError(f"{where}: not a load result ({e.reason})") from None
+    try:
+        return from_dict(document.data)
+    except ValueError as e:
         raise ValueError(f"{path}: not a load result ({e})") from e
 
 

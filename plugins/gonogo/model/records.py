@@ -26,7 +26,9 @@ Shape (one JSON object; ``schema`` is bumped when a field changes meaning)::
      "execute": true}
 
 Nothing here imports pytest or a client library: the stores and the checks
-share this module.
+share this module, and read a stored record with :func:`read` (a file) or
+:func:`from_json` (a ConfigMap's text), which go through the same reader as
+every other file gonogo reads.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from gonogo.errors import ConfigError
+from gonogo.model.yamlsource import load_json, parse_json
 
 SCHEMA = 1
 RECORD_PROPERTY = "gonogo.record"
@@ -214,6 +219,38 @@ def from_dict(data: Any) -> RunRecord:
     except (TypeError, ValueError) as e:
         raise RecordError(f"bad value: {e}") from e
     return record
+
+
+def read(path: Path) -> RunRecord:
+    """The record in the JSON file ``path``, read like every file gonogo reads
+    (:func:`gonogo.model.yamlsource.load_json`); RecordError names the file (and
+    the line of a syntax error) and the problem."""
+    try:
+        document = load_json(path)
+    except ConfigError as e:
+        raise RecordError(f"{_where(e, path)}: not a run record ({e.reason})") from None
+    return _record_of(document.data, str(path))
+
+
+def from_json(text: str, source: str) -> RunRecord:
+    """The record in JSON ``text`` that came from ``source`` (a ConfigMap's
+    name, say); RecordError names the source and the problem."""
+    try:
+        document = parse_json(text, source)
+    except ConfigError as e:
+        raise RecordError(f"{_where(e, source)}: not a run record ({e.reason})") from None
+    return _record_of(document.data, source)
+
+
+def _record_of(data: Any, source: str) -> RunRecord:
+    try:
+        return from_dict(data)
+    except RecordError as e:
+        raise RecordError(f"{source}: not a run record ({e})") from e
+
+
+def _where(error: ConfigError, source: str | Path) -> str:
+    return f"{source}:{error.line}" if error.line else str(source)
 
 
 def matches(

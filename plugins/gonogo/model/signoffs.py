@@ -27,8 +27,7 @@ from typing import Any
 
 import yaml
 
-from gonogo.errors import ConfigError
-from gonogo.model.yamlsource import Document, load_yaml
+from gonogo.model.yamlsource import Document, Loc, load_yaml
 
 DEFAULT_VALIDITY = timedelta(days=7)
 _FIELDS = ("item", "who", "role", "when", "release", "environment", "ticket", "link", "expires")
@@ -60,17 +59,15 @@ class SignOff:
         return data
 
 
-def _timestamp(value: Any, field_name: str, path: Path, line: int) -> datetime:
+def _timestamp(value: Any, field_name: str, document: Document, loc: Loc) -> datetime:
     if isinstance(value, datetime):
         stamp = value
     else:
         try:
             stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError as e:
-            raise ConfigError(
-                f"{field_name}: {value!r} is not a timestamp; write it as 2026-11-27T01:40:00Z",
-                file=path,
-                line=line,
+            raise document.error(
+                loc, f"{field_name}: {value!r} is not a timestamp; write it as 2026-11-27T01:40:00Z"
             ) from e
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
@@ -84,41 +81,32 @@ def load_signoffs(path: Path) -> list[SignOff]:
     document = load_yaml(path)
     data = document.data
     if not isinstance(data, dict) or not isinstance(data.get("signoffs"), list):
-        raise ConfigError(
+        raise document.error(
+            ("signoffs",),
             "expected a mapping with a 'signoffs:' list of entries "
             "(signoffs: [{item: ..., who: ..., role: ..., when: ..., release: ..., "
             "environment: ...}])",
-            file=path,
-            line=document.line_of(("signoffs",)),
         )
     return [_entry(raw, index, document) for index, raw in enumerate(data["signoffs"])]
 
 
 def _entry(raw: Any, index: int, document: Document) -> SignOff:
-    path = document.file
-    line = document.line_of(("signoffs", index))
+    entry: Loc = ("signoffs", index)
     if not isinstance(raw, dict):
-        raise ConfigError(
-            "each sign-off is a mapping (item, who, role, when, ...)", file=path, line=line
-        )
+        raise document.error(entry, "each sign-off is a mapping (item, who, role, when, ...)")
     unknown = sorted(str(key) for key in set(raw) - set(_FIELDS))
     if unknown:
-        raise ConfigError(
-            f"unknown field(s) {', '.join(unknown)}; fields are: {', '.join(_FIELDS)}",
-            file=path,
-            line=line,
+        raise document.error(
+            entry, f"unknown field(s) {', '.join(unknown)}; fields are: {', '.join(_FIELDS)}"
         )
     missing = [f for f in _REQUIRED if raw.get(f) in (None, "")]
     if missing:
-        raise ConfigError(f"sign-off is missing {', '.join(missing)}", file=path, line=line)
+        raise document.error(entry, f"sign-off is missing {', '.join(missing)}")
 
-    def line_of(name: str) -> int:
-        return document.line_of(("signoffs", index, name))
-
-    text = {name: _text(raw.get(name), name, path, line_of(name)) for name in _TEXT_FIELDS}
-    when = _timestamp(raw["when"], "when", path, line_of("when"))
+    text = {name: _text(raw.get(name), name, document, (*entry, name)) for name in _TEXT_FIELDS}
+    when = _timestamp(raw["when"], "when", document, (*entry, "when"))
     expires = (
-        _timestamp(raw["expires"], "expires", path, line_of("expires"))
+        _timestamp(raw["expires"], "expires", document, (*entry, "expires"))
         if raw.get("expires") is not None
         else when + DEFAULT_VALIDITY
     )
@@ -132,11 +120,11 @@ def _entry(raw: Any, index: int, document: Document) -> SignOff:
         ticket=text["ticket"],
         link=text["link"],
         expires=expires,
-        line=line,
+        line=document.line_of(entry),
     )
 
 
-def _text(value: Any, name: str, path: Path, line: int) -> str | None:
+def _text(value: Any, name: str, document: Document, loc: Loc) -> str | None:
     """A text field: a string, or a whole number where a ticket number is
     natural; a list, mapping, boolean or decimal is refused, so that
     ``item: [Change approval]`` is not later reported as "no valid sign-off"."""
@@ -145,11 +133,10 @@ def _text(value: Any, name: str, path: Path, line: int) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and name == "ticket":
         return str(value)
     kind = {list: "a list", dict: "a mapping", bool: "true/false"}.get(type(value), repr(value))
-    raise ConfigError(
+    raise document.error(
+        loc,
         f"{name}: must be text, not {kind}; write it as one quoted string, "
         f'e.g. {name}: "{_example(value)}"',
-        file=path,
-        line=line,
     )
 
 

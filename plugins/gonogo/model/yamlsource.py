@@ -10,16 +10,21 @@ string ``"17:00"`` instead of becoming the base-60 integer 1020, and a key
 written twice in one mapping is an error instead of the last one silently
 winning.
 
-Every YAML file gonogo reads as configuration (targets, sign-offs) comes through
-here, under one budget: aliases let a few hundred bytes stand for billions of
-values (``a1: &a1 [*a0, *a0, ...]`` nested eight deep), so before anything is
-built the composed graph is measured, each shared node once, and a file that
-would expand beyond :data:`MAX_VALUES` values or :data:`MAX_DEPTH` levels is
-refused with the line of the anchor that multiplies it.
+Every file gonogo reads as configuration or proof comes through here: YAML
+(targets, sign-offs) and JSON (load results, run records) alike are read by
+:func:`read_source`, so a missing, unreadable or non-UTF-8 file is worded the
+same way whatever it holds, and a problem found later is pinned to its line by
+:meth:`Document.error`. YAML is held to one budget: aliases let a few
+hundred bytes stand for billions of values (``a1: &a1 [*a0, *a0, ...]``
+nested eight deep), so before anything is built the composed graph is
+measured, each shared node once, and a file that would expand beyond
+:data:`MAX_VALUES` values or :data:`MAX_DEPTH` levels is refused with the line
+of the anchor that multiplies it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -72,22 +77,51 @@ class Document:
                 return line
         return self.lines.get((), 1)
 
+    def error(self, loc: Loc, reason: str) -> ConfigError:
+        """A ConfigError for ``reason``, at the line of ``loc`` in this file."""
+        return ConfigError(reason, file=self.file, line=self.line_of(loc))
 
-def load_yaml(path: str | Path) -> Document:
-    """Parse ``path``; a missing, unreadable or malformed file is a ConfigError."""
+
+def read_source(path: str | Path, kind: str = "YAML") -> str:
+    """The text of ``path``; a missing, unreadable or non-UTF-8 file is a
+    ConfigError naming the file and the fix. ``kind`` names what a directory
+    given in its place should have been ("YAML", "JSON")."""
     file = Path(path)
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
         raise ConfigError("file not found; check the path", file=file) from None
     except IsADirectoryError:
-        raise ConfigError("is a directory, not a YAML file; name the file", file=file) from None
+        raise ConfigError(f"is a directory, not a {kind} file; name the file", file=file) from None
     except OSError as e:
         raise ConfigError(
             f"cannot be read: {e.strerror or e}; check its permissions", file=file
         ) from None
-    text = decode_text(raw, file, "file")
-    return parse_yaml(text, file)
+    return decode_text(raw, file, "file")
+
+
+def load_yaml(path: str | Path) -> Document:
+    """Parse ``path``; a missing, unreadable or malformed file is a ConfigError."""
+    return parse_yaml(read_source(path), path)
+
+
+def load_json(path: str | Path) -> Document:
+    """Parse the JSON file ``path``; a missing, unreadable or malformed file is
+    a ConfigError, a syntax error with its line. JSON files are written by
+    gonogo itself (load results, run records), so only the document's first
+    line is recorded; a problem in its content is reported at the file."""
+    return parse_json(read_source(path, "JSON"), path)
+
+
+def parse_json(text: str, file: str | Path) -> Document:
+    """Parse JSON ``text`` that came from ``file`` (the name is used in errors)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"JSON syntax error: {e.msg}", file=file, line=e.lineno) from None
+    except RecursionError:
+        raise ConfigError("nests too deep to read; flatten the structure", file=file) from None
+    return Document(data=data, file=Path(file), lines={(): 1})
 
 
 def parse_yaml(text: str, file: str | Path) -> Document:
