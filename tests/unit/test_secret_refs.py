@@ -119,3 +119,37 @@ def test_a_secret_reference_without_a_namespace_asks_for_one() -> None:
     ref = SecretRef.model_validate({"secret": {"name": "api", "key": "token"}})
     with pytest.raises(SecretUnavailable, match=r"no namespace to look in; write secret: "):
         SecretResolver(kube=lambda: pytest.fail("no cluster needed")).resolve(ref)
+
+
+def test_a_webhook_whose_token_cannot_be_read_is_that_webhooks_error(tmp_path: Path) -> None:
+    from gonogo.integrations import notify
+    from gonogo.model.target import Webhook
+
+    shared = secret_file(tmp_path / "hook-token", canary(), 0o644)
+    hook = Webhook.model_validate({"url": "http://127.0.0.1:1/hook", "token": {"file": shared}})
+    (delivery,) = notify.send([hook], notify.message("deployment_start", "starting"))
+    assert delivery.status is None and not delivery.ok
+    assert delivery.error == (
+        f"file {shared} is readable by group or others (mode 644); run chmod 600 {shared}"
+    )
+
+
+def test_a_workflow_step_without_its_credential_fails_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gonogo.integrations.http.workflows import run_workflow
+    from gonogo.model.target import Workflow
+
+    monkeypatch.delenv("SHOP_API_TOKEN", raising=False)
+    workflow = Workflow.model_validate(
+        {
+            "name": "order",
+            "steps": [{"name": "me", "path": "/me", "auth": {"env": "SHOP_API_TOKEN"}}],
+        }
+    )
+    outcome = run_workflow(workflow, "http://127.0.0.1:1")
+    (step,) = outcome.steps
+    assert step.problem == (
+        "step 'me' needs a credential: environment variable SHOP_API_TOKEN is not set; "
+        "export it before the run"
+    )

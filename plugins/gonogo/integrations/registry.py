@@ -182,17 +182,21 @@ class RegistryClient:
 
 
 def client_for(
-    target: Any, environment: str | None = None, *, secrets: SecretResolver | None = None
+    target: Any,
+    environment: str | None = None,
+    *,
+    kube_context: str | None = None,
+    secrets: SecretResolver | None = None,
 ) -> RegistryClient:
     """The registry client of a target's ``registry`` section; its ``auth``
     reference is read through ``secrets`` (default: the target's resolver for
-    ``environment``)."""
+    ``environment``, through ``kube_context`` when it names a Secret)."""
     registry = getattr(target, "registry", None)
     if registry is None:
         raise ConfigError("the target has no registry section; add registry.url")
     token = None
     if registry.auth is not None:
-        resolver = secrets or resolver_for(target, environment)
+        resolver = secrets or resolver_for(target, environment, kube_context=kube_context)
         try:
             token = resolver.resolve(registry.auth)
         except SecretUnavailable as e:
