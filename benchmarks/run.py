@@ -18,6 +18,10 @@ the pass/fail counts are printed next to the times. Prints a table; writes the
 raw figures to reports/benchmarks/gate.json.
 
     python -m benchmarks.run --sizes 10 100 500 --runs 5
+    python benchmarks/run.py --sizes 10 --runs 1     (the same; what tox -e bench runs)
+
+Every command is run by tests/support/suite_runner.py, the runner gonogo's own
+tests use, so a benchmark runs the gate exactly as the tests do.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):
+    # Run as a script (python benchmarks/run.py): the repository root, not
+    # benchmarks/, must be on the path for `benchmarks` and `tests.support`.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gonogo.model.signoffs import write_signoffs
 from gonogo_sandbox import cluster, stack
@@ -42,6 +49,7 @@ from gonogo_sandbox.demo.signoffs import PRODUCTION_SIGNOFF_ITEMS
 
 from benchmarks import scale
 from benchmarks.apiserver import idle_rate, reads, request_counts
+from tests.support.suite_runner import closing_counts, pytest_command, run
 
 REPO = scale.REPO
 PREDEPLOY_PHASES = 3
@@ -61,17 +69,9 @@ def signoffs_file(directory: Path, release: str) -> Path:
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, str, int]:
-    started = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False
-    )
-    return time.perf_counter() - started, done.stdout + done.stderr, done.returncode
-
-
-def outcome(output: str) -> str:
-    """pytest's closing counts, e.g. "41 passed, 2 failed"."""
-    lines = [line for line in output.splitlines() if re.search(r"\d+ (passed|failed)", line)]
-    return lines[-1].strip("= ") if lines else "no summary"
+    """Wall seconds, output and exit code of ``command`` run from the repository."""
+    done = run(command, cwd=REPO, env=env, timeout=1800)
+    return done.seconds, done.output, done.returncode
 
 
 def measure(
@@ -98,7 +98,7 @@ def measure(
         "times_s": times,
         "api_requests_median": statistics.median(requests),
         "api_requests": requests,
-        "outcome": outcome(last),
+        "outcome": closing_counts(last),
     }
     print(
         f"    {name}: median {result['median_s']:.2f} s over {runs} runs "
@@ -116,8 +116,8 @@ def rollback_seconds(
     verify) and its complete system rollback of the rest (the whole phase:
     undo in reverse dependency order, restore the configuration, prove
     stability)."""
-    suite = [sys.executable, "-m", "pytest", "suites", "--target", str(target)]
-    common = ["--env", "production", "-p", "no:cacheprovider", "--reports-dir", str(reports)]
+    suite = pytest_command("suites", "--target", str(target))
+    common = ["--env", "production", "--reports-dir", str(reports)]
     _, output, code = timed(
         [*suite, "-m", "deploy", "--phase", "Phase 1", "-k", "backup", "--execute", *common], env
     )
@@ -131,7 +131,8 @@ def rollback_seconds(
         [*rollback, "--phase", "Immediate Rollback", "--service", one], env
     )
     print(
-        f"    immediate rollback of one service ({one}): {single_s:.1f} s ({outcome(single_out)})",
+        f"    immediate rollback of one service ({one}): {single_s:.1f} s "
+        f"({closing_counts(single_out)})",
         flush=True,
     )
     seconds, output, code = timed([*rollback, "--phase", "Complete System Rollback"], env)
@@ -150,7 +151,7 @@ def rollback_seconds(
     back = sum(1 for i in images if i.endswith(":v1.0.0"))
     print(
         f"    complete rollback of {n} services: {seconds:.1f} s, {back}/{n} back on v1.0.0 "
-        f"({outcome(output)}; output in {log.relative_to(REPO)})",
+        f"({closing_counts(output)}; output in {log.relative_to(REPO)})",
         flush=True,
     )
     for line in output.splitlines():
@@ -159,11 +160,11 @@ def rollback_seconds(
     return {
         "seconds": seconds,
         "one_service_seconds": single_s,
-        "one_service_outcome": outcome(single_out),
+        "one_service_outcome": closing_counts(single_out),
         "returned": back,
         "services": n,
         "exit": code,
-        "outcome": outcome(output),
+        "outcome": closing_counts(output),
     }
 
 
@@ -200,10 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             size: dict[str, Any] = {}
             if not args.rollback_only:
                 idle = idle_rate(cfg)
-                gate = [
-                    sys.executable,
-                    "-m",
-                    "pytest",
+                gate = pytest_command(
                     "suites",
                     "--target",
                     str(target),
@@ -213,11 +211,9 @@ def main(argv: list[str] | None = None) -> int:
                     str(signoffs),
                     "--no-gate",
                     "-q",
-                    "-p",
-                    "no:cacheprovider",
                     "--reports-dir",
                     str(workdir / "reports"),
-                ]
+                )
                 size["idle_requests_per_s"] = idle
                 size["predeploy"] = measure(
                     "gonogo predeploy gate", [*gate, "-m", "predeploy"], env, args.runs, cfg, idle

@@ -22,6 +22,7 @@ from kubernetes import config as k8s_config
 
 NOT_RUNNING = "sandbox is not running: run 'gonogo sandbox up'"
 LIFECYCLE = "sandbox_lifecycle"
+"""The marker (registered in the repository's conftest.py) of tests that restart the sandbox."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -29,10 +30,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # unless the caller already chose other values.
     for key, value in stack.client_env(SandboxConfig()).items():
         os.environ.setdefault(key, value)
-    config.addinivalue_line(
-        "markers",
-        f"{LIFECYCLE}: stops and restarts the whole sandbox; runs after every other test",
-    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -5,68 +5,12 @@ when run again."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from kubernetes import client as k8s
 
-from tests.e2e.demo_system import REPO, DemoSystem, demo_system
-
-RELEASE_SERVICES = (
-    "redis",
-    "mcp-research",
-    "mcp-context",
-    "mcp-agents",
-    "sophia-dashboard",
-    "sophia-business",
-    "sophia-hubspot",
-    "sophia-github",
-    "sophia-lambda",
-    "mcp-business",
-)
-
-
-def run_suite(demo: DemoSystem, reports: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites",
-            "--target",
-            str(demo.target_file),
-            "--env",
-            "production",
-            "-p",
-            "no:cacheprovider",
-            "--reports-dir",
-            str(reports),
-            "-q",
-            "-rfEs",
-            *args,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
-def versions(demo: DemoSystem) -> dict[str, tuple[str, str]]:
-    """Deployment -> (image tag, resourceVersion)."""
-    with demo.api() as api:
-        items = (
-            k8s.AppsV1Api(api).list_namespaced_deployment(demo.namespace, _request_timeout=10).items
-        )
-    return {
-        d.metadata.name: (
-            d.spec.template.spec.containers[0].image.rsplit(":", 1)[1],
-            d.metadata.resource_version,
-        )
-        for d in items
-    }
+from tests.support.demo_system import RELEASE_SERVICES, DemoSystem, demo_system, versions
+from tests.support.suite_runner import run_release
 
 
 @pytest.fixture
@@ -77,7 +21,7 @@ def demo(sandbox_running: object, tmp_path: Path):
 
 def test_dry_run_changes_nothing_and_reports_the_plan(demo: DemoSystem, tmp_path: Path) -> None:
     before = versions(demo)
-    result = run_suite(demo, tmp_path / "reports", "-m", "deploy")
+    result = run_release(demo.target_file, tmp_path / "reports", "-m", "deploy")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "GO — 26 checks passed" in result.stdout
     assert versions(demo) == before
@@ -89,7 +33,7 @@ def test_dry_run_changes_nothing_and_reports_the_plan(demo: DemoSystem, tmp_path
 def test_execute_deploys_then_rollback_returns_and_is_harmless(
     demo: DemoSystem, tmp_path: Path
 ) -> None:
-    deployed = run_suite(demo, tmp_path / "reports", "-m", "deploy", "--execute")
+    deployed = run_release(demo.target_file, tmp_path / "reports", "-m", "deploy", "--execute")
     assert deployed.returncode == 0, deployed.stdout[-3000:]
     assert "GO — 26 checks passed" in deployed.stdout
     after = versions(demo)
@@ -100,7 +44,7 @@ def test_execute_deploys_then_rollback_returns_and_is_harmless(
     assert "sandbox-fake-redis-password" not in text and "sha256:" in text
 
     for attempt in (1, 2):
-        rolled = run_suite(demo, tmp_path / "reports", "-m", "rollback", "--execute")
+        rolled = run_release(demo.target_file, tmp_path / "reports", "-m", "rollback", "--execute")
         assert rolled.returncode == 0, f"attempt {attempt}: {rolled.stdout[-3000:]}"
         now = versions(demo)
         assert {s: now[s][0] for s in RELEASE_SERVICES} == dict.fromkeys(RELEASE_SERVICES, "v1.0.0")

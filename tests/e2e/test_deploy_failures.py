@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.demo_system import demo_system, never_available, release_with
-from tests.e2e.test_deploy_and_rollback import RELEASE_SERVICES, run_suite, versions
+from tests.support.demo_system import (
+    RELEASE_SERVICES,
+    demo_system,
+    never_available,
+    release_with,
+    versions,
+)
+from tests.support.suite_runner import run_release
 
 
 def test_unavailable_deployment_is_rolled_back_in_reverse_order(
@@ -17,8 +23,8 @@ def test_unavailable_deployment_is_rolled_back_in_reverse_order(
 ) -> None:
     broken = release_with(tmp_path, "sophia-dashboard", never_available)
     with demo_system(tmp_path, "broken", overrides={"manifests_dir": str(broken)}) as demo:
-        result = run_suite(
-            demo, tmp_path / "reports", "-m", "deploy", "--execute", "--rollback=auto"
+        result = run_release(
+            demo.target_file, tmp_path / "reports", "-m", "deploy", "--execute", "--rollback=auto"
         )
         out = result.stdout
         assert result.returncode == 1, out[-3000:]

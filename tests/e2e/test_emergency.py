@@ -7,20 +7,20 @@ from pathlib import Path
 
 from kubernetes import client as k8s
 
-from tests.e2e.demo_system import demo_system
-from tests.e2e.test_deploy_and_rollback import run_suite
+from tests.support.demo_system import demo_system
+from tests.support.suite_runner import run_release
 
 
 def test_emergency_steps_do_what_they_say(sandbox_running: object, tmp_path: Path) -> None:
     with demo_system(tmp_path, "emergency") as demo, demo.api() as api:
         apps, core = k8s.AppsV1Api(api), k8s.CoreV1Api(api)
-        skipped = run_suite(demo, tmp_path / "r0", "-k", "emergency")
+        skipped = run_release(demo.target_file, tmp_path / "r0", "-k", "emergency")
         assert "emergency procedures run only when asked" in skipped.stdout
         assert not apps.read_namespaced_deployment("mcp-context", demo.namespace).spec.paused
 
         # The partial-failure steps alone, stopping before recovery: isolation and routing.
-        result = run_suite(
-            demo,
+        result = run_release(
+            demo.target_file,
             tmp_path / "r1",
             "-m",
             "emergency",
@@ -38,8 +38,8 @@ def test_emergency_steps_do_what_they_say(sandbox_running: object, tmp_path: Pat
         service = core.read_namespaced_service("mcp-context", demo.namespace)
         assert service.spec.selector == {"app": "maintenance"}
 
-        recovered = run_suite(
-            demo,
+        recovered = run_release(
+            demo.target_file,
             tmp_path / "r2",
             "-m",
             "emergency",

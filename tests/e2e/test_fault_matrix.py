@@ -81,10 +81,11 @@ from gonogo_sandbox.services import registry, tls
 from gonogo_sandbox.services.fakes import state as fakes
 from kubernetes import client as k8s
 
-from tests.e2e.demo_system import DemoSystem, demo_system, fault, release_with
-from tests.e2e.demo_system import target_copy as namespace_target
-from tests.e2e.predeploy_support import REPO, run_suite, write_backup, write_signoffs
-from tests.e2e.predeploy_support import target_copy as sandbox_target_copy
+from tests.support.demo_system import DemoSystem, demo_system, fault, release_with
+from tests.support.demo_system import target_copy as namespace_target
+from tests.support.gate_inputs import target_copy as sandbox_target_copy
+from tests.support.gate_inputs import write_backup, write_signoffs
+from tests.support.suite_runner import REPO, SUITES, run_suite, verdict_lines
 
 SOPHIA = "sophia"
 """The shared demo system's namespace (``gonogo sandbox up``)."""
@@ -124,7 +125,7 @@ class Run:
     @property
     def verdict(self) -> str:
         """The verdict line (the last line that starts with GO or NO-GO)."""
-        lines = [line for line in self.output.splitlines() if line.startswith(("GO", "NO-GO"))]
+        lines = verdict_lines(self.output)
         assert lines, f"no verdict line in the output:\n{self.output[-3000:]}"
         return lines[-1]
 
@@ -169,7 +170,7 @@ class Run:
 def gonogo(target: Path, *selection: str, cwd: Path) -> Run:
     """The operator's command against ``target`` in production, reports in ``cwd/reports``."""
     code, output = run_suite(
-        str(REPO / "suites"), "--target", str(target), "--env", "production", *selection, cwd=cwd
+        str(SUITES), "--target", str(target), "--env", "production", *selection, cwd=cwd
     )
     return Run(code, output, cwd / "reports")
 

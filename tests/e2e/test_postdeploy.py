@@ -1,5 +1,5 @@
 """Post-deployment validation against the sandbox, each scenario in a fresh
-namespace holding the demo system (``tests/e2e/demo_system.py``).
+namespace holding the demo system (``tests/support/demo_system.py``).
 
 The scenarios put the release in place with kubectl (every image to v1.1.0,
 as the deploy stage does) to exercise the post-deploy checks alone. The faults
@@ -9,9 +9,6 @@ down) are rows of the fault matrix, test_fault_matrix.py."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,12 +23,15 @@ from gonogo.model.records import ItemRecord, RunRecord, iso, new_id
 from gonogo.model.target import load_target
 from gonogo_sandbox import cluster
 
-from tests.e2e.demo_system import REPO, DemoSystem, demo_system
-
-TOKENS = {
-    "GONOGO_SANDBOX_GITHUB_TOKEN": "sandbox-github-token",
-    "GONOGO_SANDBOX_HUBSPOT_TOKEN": "sandbox-hubspot-token",
-}
+from tests.support.demo_system import DemoSystem, demo_system
+from tests.support.suite_runner import (
+    SUITES,
+    Finished,
+    environment,
+    run_pytest,
+    sandbox_tokens,
+    verdict_lines,
+)
 
 
 def _target(demo: DemoSystem) -> dict[str, Any]:
@@ -137,39 +137,25 @@ def _record_consistency(demo: DemoSystem, reports: Path) -> list[str]:
     return keys
 
 
-def _gonogo(
-    demo: DemoSystem, cwd: Path, *args: str, timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **TOKENS}
-    env.pop("PYTHONWARNINGS", None)
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(REPO / "suites"),
-            "-p",
-            "no:cacheprovider",
-            "--target",
-            str(demo.target_file),
-            "--env",
-            "production",
-            "--reports-dir",
-            str(cwd / "reports"),
-            "-rA",
-            *args,
-        ],
+def _gonogo(demo: DemoSystem, cwd: Path, *args: str, timeout: float = 600) -> Finished:
+    return run_pytest(
+        str(SUITES),
+        "--target",
+        str(demo.target_file),
+        "--env",
+        "production",
+        "--reports-dir",
+        str(cwd / "reports"),
+        "-rA",
+        *args,
         cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
+        env=environment(sandbox_tokens(), without=("PYTHONWARNINGS",)),
         timeout=timeout,
-        check=False,
     )
 
 
 def _verdict(output: str) -> str:
-    lines = [line for line in output.splitlines() if line.startswith(("GO", "NO-GO"))]
+    lines = verdict_lines(output)
     assert lines, output[-3000:]
     return lines[-1]
 

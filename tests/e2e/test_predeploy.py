@@ -21,17 +21,16 @@ import pytest
 from gonogo.integrations.kubernetes.client import KubeClient
 from gonogo_sandbox.config import SandboxConfig
 from gonogo_sandbox.services.fakes import state
-from predeploy_support import (
-    REPO,
+
+from tests.support.gate_inputs import (
     delete_namespace,
-    outcomes,
     run_staging_proof,
-    run_suite,
     staging_overrides,
     target_copy,
     write_backup,
     write_signoffs,
 )
+from tests.support.suite_runner import REPO, outcomes, run_suite
 
 SUITE = str(REPO / "suites" / "predeploy")
 

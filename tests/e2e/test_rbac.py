@@ -14,8 +14,6 @@ records in a records namespace of its own, both deleted afterwards."""
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +24,10 @@ from gonogo.integrations.kubernetes import backup_writer
 from gonogo.integrations.kubernetes.client import KubeClient
 from gonogo_sandbox import cluster
 from gonogo_sandbox.config import SandboxConfig
-from predeploy_support import REPO, environ, outcomes, run_suite, write_signoffs
 
-from tests.e2e.demo_system import DemoSystem, demo_system
+from tests.support.demo_system import DemoSystem, demo_system
+from tests.support.gate_inputs import write_signoffs
+from tests.support.suite_runner import REPO, Finished, outcomes, run_gonogo, run_suite, sandbox_env
 
 SUITE = str(REPO / "suites" / "predeploy")
 PLUGIN = ("-p", "gonogo.engine.rbac.plugin")
@@ -41,15 +40,8 @@ def _kubectl(cfg: SandboxConfig, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def _gonogo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gonogo", *args],
-        cwd=cwd,
-        env=environ(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def _gonogo(*args: str, cwd: Path) -> Finished:
+    return run_gonogo(*args, cwd=cwd, env=sandbox_env(), timeout=300)
 
 
 def _token_kubeconfig(cfg: SandboxConfig, namespace: str, path: Path) -> Path:

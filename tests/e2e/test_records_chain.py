@@ -22,16 +22,15 @@ import pytest
 from gonogo.integrations.kubernetes.client import KubeClient
 from gonogo.integrations.records.directory import DirectoryStore
 from gonogo_sandbox.config import SandboxConfig
-from predeploy_support import (
-    REPO,
+
+from tests.support.gate_inputs import (
     delete_namespace,
-    outcomes,
     run_staging_proof,
-    run_suite,
     staging_overrides,
     target_copy,
     write_backup,
 )
+from tests.support.suite_runner import REPO, outcomes, run_suite
 
 TARGET = "sophia-sandbox"
 RELEASE = "v1.1.0"

@@ -16,7 +16,8 @@ from gonogo.integrations.records import latest, latest_with_item
 from gonogo.integrations.records.configmaps import ConfigMapStore
 from gonogo.model.records import ItemRecord, RunRecord
 from gonogo_sandbox.config import SandboxConfig
-from predeploy_support import delete_namespace
+
+from tests.support.gate_inputs import delete_namespace
 
 LONG_RELEASE = "v1.1.0-rc.1_build.20261202.with-a-very-long-suffix-that-no-label-can-hold"
 

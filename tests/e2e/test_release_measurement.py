@@ -1,7 +1,7 @@
 """The release is measured, not the clock, and an incident stops the gate.
 
 Three scenarios from users' reports, each in a namespace of its own holding
-the demo system (``tests/e2e/demo_system.py``), deleted afterwards:
+the demo system (``tests/support/demo_system.py``), deleted afterwards:
 
 - one service set back to the previous release after the release: the
   post-deploy "Service health checks" name it;
@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,8 +39,8 @@ from gonogo.integrations.monitoring.prometheus import (
 from gonogo_sandbox import faults
 from kubernetes import client as k8s
 
-from tests.e2e.demo_system import REPO, DemoSystem, demo_system
-from tests.e2e.predeploy_support import outcomes, run_suite
+from tests.support.demo_system import DemoSystem, demo_system
+from tests.support.suite_runner import REPO, failure_report, outcomes, run_gonogo, run_suite
 
 SUITES = str(REPO / "suites")
 RELEASE = "v1.1.0"
@@ -150,22 +147,9 @@ def _traffic(demo: DemoSystem) -> Iterator[None]:
         thread.join(10)
 
 
-def _failure(output: str, test: str) -> str:
-    """The whole failure report of ``test`` (the short summary line is cut)."""
-    match = re.search(rf"^_+ {test}\[.*?^(?=_{{5,}} |=+ )", output, re.M | re.S)
-    assert match, output[-3000:]
-    return " ".join(line.strip() for line in match.group(0).splitlines())
-
-
 def _gonogo_sandbox(*args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "gonogo", "sandbox", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_gonogo("sandbox", *args, cwd=Path.cwd(), timeout=120)
+    assert done.returncode == 0, done.output
 
 
 def test_a_service_left_on_the_previous_release_fails_service_health_checks(
@@ -190,7 +174,7 @@ def test_a_service_left_on_the_previous_release_fails_service_health_checks(
         )
     assert code == 1, output[-3000:]
     assert outcomes(output)["test_service_health"] == "FAILED", output[-3000:]
-    message = _failure(output, "test_service_health")
+    message = failure_report(output, "test_service_health")
     assert "mcp-agents runs v1.0.0, release is v1.1.0" in message, message
     assert "image tag v1.0.0 on ReplicaSet mcp-agents-" in message, message
     assert "/mcp-agents/version reports v1.0.0" in message, message
@@ -235,7 +219,7 @@ def test_a_firing_critical_alert_stops_the_pre_deployment_gate(tmp_path: Path) -
             _gonogo_sandbox("fault", "sophia-business", "-n", ns, "--clear")
     assert code == 1, output[-3000:]
     assert outcomes(output)["test_monitoring_systems"] == "FAILED", output[-3000:]
-    message = _failure(output, "test_monitoring_systems")
+    message = failure_report(output, "test_monitoring_systems")
     assert f"an incident is under way in {ns}" in message, message
     assert "DemoHighErrorRatio {namespace=" in message, message
     assert "service=sophia-business, severity=critical} firing since" in message, message

@@ -33,17 +33,16 @@ from gonogo.engine.markers import BINDING_PROPERTY
 from gonogo.integrations.kubernetes.client import KubeClient
 from gonogo_sandbox.config import SandboxConfig
 
-from tests.e2e.demo_system import demo_system, never_available, release_with
-from tests.e2e.predeploy_support import (
-    REPO,
+from tests.support.demo_system import demo_system, never_available, release_with
+from tests.support.gate_inputs import (
     delete_namespace,
     run_staging_proof,
-    run_suite,
     staging_overrides,
     target_copy,
     write_backup,
     write_signoffs,
 )
+from tests.support.suite_runner import REPO, run_suite
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

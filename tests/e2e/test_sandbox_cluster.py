@@ -17,6 +17,8 @@ from gonogo_sandbox.config import SandboxConfig
 from gonogo_sandbox.mirror import SELECTOR
 from kubernetes import client as k8s
 
+pytestmark = pytest.mark.sandbox
+
 NAMESPACE = "sophia"
 SEED_SERVICES = (
     "mcp-research",

@@ -22,6 +22,8 @@ from gonogo_sandbox import cluster, stack
 from gonogo_sandbox.config import DEFAULT_PORTS, HOST, SandboxConfig
 from gonogo_sandbox.services.fakes import state
 
+pytestmark = pytest.mark.sandbox
+
 UP_BUDGET_S = 90.0
 RESET_BUDGET_S = 45.0
 """``up`` on a running sandbox: a few seconds of rollouts and restarts."""

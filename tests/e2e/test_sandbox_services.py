@@ -29,6 +29,8 @@ from gonogo_sandbox.services import ALL, oci, registry, tls
 from gonogo_sandbox.services.fakes import github, hubspot, state
 from gonogo_sandbox.services.images import RELEASES, REPOSITORIES, ImageRef
 
+pytestmark = pytest.mark.sandbox
+
 FIXTURES = Path(__file__).resolve().parents[2] / "sandbox" / "fixtures"
 TIMEOUT = 5.0
 START_TIMEOUT = 300.0

@@ -12,7 +12,9 @@ import redis
 from gonogo.integrations.records.directory import DirectoryStore
 from gonogo.model.records import ItemRecord, RunRecord
 from gonogo_sandbox.config import SandboxConfig
-from predeploy_support import REPO, outcomes, run_suite, target_copy, write_signoffs
+
+from tests.support.gate_inputs import target_copy, write_signoffs
+from tests.support.suite_runner import REPO, outcomes, run_suite
 
 PASSED_BEFORE = [
     "Staging environment clean",

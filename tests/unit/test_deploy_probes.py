@@ -18,7 +18,7 @@ from gonogo.integrations.kubernetes.changes import contains, diff
 from gonogo.integrations.registry import ImageRef, RegistryClient
 from gonogo.model.target import Webhook, load_target
 
-from tests.local_http import serving, url_of
+from tests.support.local_http import serving, url_of
 
 SECRET = {
     "apiVersion": "v1",

@@ -16,7 +16,7 @@ from gonogo.integrations.load.spec import LoadSpec, service_of
 from gonogo.integrations.load.stats import parse_result
 from gonogo.model.target import LoadThresholds, RollbackCriteria
 
-from tests.local_http import serving, url_of
+from tests.support.local_http import serving, url_of
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from gonogo.integrations.http.client import HttpRequest, probe
 
-from tests.local_http import serving, url_of
+from tests.support.local_http import serving, url_of
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -18,8 +18,8 @@ from gonogo.integrations.monitoring.prometheus import Alertmanager, Prometheus, 
 from gonogo.integrations.monitoring.stack import blocking_alerts, current_error_rates, targets_up
 from gonogo.integrations.monitoring.window import ReleaseWindow, ServiceFigures, release_window
 
-from tests.local_http import serving as serving_http
-from tests.local_http import url_of
+from tests.support.local_http import serving as serving_http
+from tests.support.local_http import url_of
 
 
 def _targets(*targets: tuple[dict[str, str], str]) -> HttpResult:

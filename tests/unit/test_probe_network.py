@@ -22,7 +22,7 @@ from gonogo.integrations import dns, tls
 from gonogo.integrations.github import GitHub, Review, latest_review_states
 from gonogo.integrations.http import smoke_load as httpload
 
-from tests.local_http import serving, url_of
+from tests.support.local_http import serving, url_of
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -20,7 +20,7 @@ from gonogo.engine.rbac.plan import AccessPlan
 from gonogo.engine.rbac.plugin import PLAN_ENV
 from gonogo.errors import ConfigError
 
-from tests.local_http import serving, url_of
+from tests.support.local_http import serving, url_of
 
 # -- declarations ---------------------------------------------------------------
 

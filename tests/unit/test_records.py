@@ -21,8 +21,8 @@ from gonogo.integrations.records.directory import DirectoryStore
 from gonogo.model.records import ItemRecord, RecordError, RunRecord, from_dict
 from gonogo.model.target import load_target
 
-from tests.conftest import MINI_TARGET
-from tests.local_http import serving, url_of
+from tests.support.local_http import serving, url_of
+from tests.support.mini_project import MINI_TARGET
 
 SUITE = """\
 import pytest

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.mini_project import DEPLOY_SUITE
+
 MANUAL_SUITE = """\
 import pytest
 
@@ -123,21 +125,6 @@ def pytest_gonogo_rollback(plan, target, environment, settings):
 
 def pytest_gonogo_gate_closed(target_id, phase, failed):
     print(f"GATE CLOSED {target_id} {phase.short_name} {failed}")
-"""
-
-DEPLOY_SUITE = """\
-import pytest
-
-@pytest.mark.item("Deploy services")
-@pytest.mark.parametrize("service", ["db", "api", "web"])
-def test_deploy(target, service, evidence):
-    if service == "web":
-        evidence.measure("error_rate", 0.2, limit=0.05, service="web")
-        assert False, "web: 20% errors"
-
-@pytest.mark.item("Service health checks")
-def test_post(target):
-    pass
 """
 
 

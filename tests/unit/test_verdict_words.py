@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.unit.test_signoffs_and_rollback import DEPLOY_SUITE
+from tests.support.mini_project import DEPLOY_SUITE, MINI_TARGET
 
 THREE_CHECKS = """\
 import pytest
@@ -304,8 +304,6 @@ def test_an_internal_error_is_no_go_with_its_verdict_line_printed(
 def test_a_target_without_a_previous_release_plans_no_rollback_to_none(
     project: pytest.Pytester,
 ) -> None:
-    from tests.conftest import MINI_TARGET
-
     project.makefile(".yaml", target=MINI_TARGET.replace("previous_release: v1.0.0\n", ""))
     project.makepyfile(test_deploy=DEPLOY_SUITE)
     result = project.runpytest("--target", "target.yaml", "--env", "production", "--rollback=auto")

@@ -12,7 +12,7 @@ from gonogo.integrations.http.workflows import run_workflow
 from gonogo.integrations.redis import consistency
 from gonogo.model.target import Workflow
 
-from tests.local_http import serving, url_of
+from tests.support.local_http import serving, url_of
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import CHECKLIST, ROOT, SANDBOX_TARGET, assert_clean_failure, run
+from tests.support.clean_failure import CHECKLIST, ROOT, SANDBOX_TARGET, assert_clean_failure, run
 
 TARGET = str(SANDBOX_TARGET.relative_to(ROOT))
 MEGABYTE = 1_000_000

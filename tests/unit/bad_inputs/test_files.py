@@ -19,7 +19,7 @@ from gonogo.errors import ConfigError
 from gonogo.model.target import load_target
 from gonogo.model.yamlsource import MAX_DEPTH, MAX_VALUES, parse_yaml, parse_yaml_documents
 
-from .harness import assert_clean_failure, run
+from tests.support.clean_failure import assert_clean_failure, run
 
 TARGET = """\
 name: matrix

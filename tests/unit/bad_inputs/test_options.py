@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import ROOT, SANDBOX_TARGET, Outcome, assert_clean_failure, run
+from tests.support.clean_failure import ROOT, SANDBOX_TARGET, Outcome, assert_clean_failure, run
 
 TARGET = str(SANDBOX_TARGET.relative_to(ROOT))
 BASE = ["pytest", "-m", "predeploy", "--target", TARGET, "--env", "production"]

@@ -18,7 +18,7 @@ import pytest
 from gonogo.model.target import is_secret_name, load_target
 from gonogo.redact import MASK, Redactor, redactor
 
-from .harness import CANARY, assert_no_canary, run
+from tests.support.clean_failure import CANARY, assert_no_canary, run
 
 # --------------------------------------------------------------------------- #
 # Credential-shaped text

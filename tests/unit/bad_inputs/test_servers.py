@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 import pytest
 import trustme
 
-from tests.unit.bad_inputs.harness import Outcome, assert_clean_failure, run
+from tests.support.clean_failure import Outcome, assert_clean_failure, run
 
 SILENT_BOUND_S = 40.0
 """The documented 10 s timeout, paid once per run, plus pytest's own start."""

@@ -9,14 +9,13 @@ and the canary nowhere — not in the output and not in any file the run wrote.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.suite_runner import REPO as ROOT
+from tests.support.suite_runner import environment, gonogo_command, pytest_command
+from tests.support.suite_runner import run as run_command
+
 CHECKLIST = ROOT / "docs" / "checklists.md"
 SANDBOX_TARGET = ROOT / "targets" / "sandbox.yaml"
 
@@ -81,41 +80,27 @@ def run(
     reports_dir = tmp_path / "reports"
     command = list(args)
     if command[0] == "pytest":
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *command[1:]]
+        command = pytest_command(*command[1:])
         if reports and not any(a.startswith("--reports-dir") for a in command):
             command += ["--reports-dir", str(reports_dir)]
     elif command[0] == "gonogo":
-        command = [sys.executable, "-m", "gonogo", *command[1:]]
-    full_env = {
-        **os.environ,
-        "KUBECONFIG": str(tmp_path / "no-kubeconfig"),
-        "COLUMNS": "200",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        **CANARY_ENV,
-        **(env or {}),
-    }
-    start = time.monotonic()
-    try:
-        done = subprocess.run(
-            command,
-            cwd=cwd,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-        raise AssertionError(
-            f"{' '.join(args)} still running after {timeout:.0f} s; last output:\n{out[-3000:]}"
-        ) from None
+        command = gonogo_command(*command[1:])
+    full_env = environment(
+        {
+            "KUBECONFIG": str(tmp_path / "no-kubeconfig"),
+            "COLUMNS": "200",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **CANARY_ENV,
+            **(env or {}),
+        }
+    )
+    done = run_command(command, cwd=cwd, env=full_env, timeout=timeout)
     return Outcome(
         args=list(args),
         exit_code=done.returncode,
         stdout=done.stdout,
         stderr=done.stderr,
-        seconds=time.monotonic() - start,
+        seconds=done.seconds,
         reports=reports_dir,
     )
 

@@ -7,10 +7,10 @@ applies the sandbox's demo manifests there at v1.0.0 (with the sandbox's own
 Available and writes a copy of ``targets/sandbox.yaml`` pointed at it. The
 namespace is deleted on the way out.
 
-    from tests.e2e.demo_system import demo_system
+    from tests.support.demo_system import demo_system
 
     with demo_system(tmp_path, "deploy", overrides={"release": "v9.9.9"}) as demo:
-        run_pytest("--target", str(demo.target_file), ...)
+        run_release(demo.target_file, tmp_path / "reports", "-m", "deploy")
 """
 
 from __future__ import annotations
@@ -36,6 +36,20 @@ AVAILABLE_TIMEOUT_S = 180.0
 
 _PATH_KEYS = ("manifests_dir", "secrets_dir")
 
+RELEASE_SERVICES = (
+    "redis",
+    "mcp-research",
+    "mcp-context",
+    "mcp-agents",
+    "sophia-dashboard",
+    "sophia-business",
+    "sophia-hubspot",
+    "sophia-github",
+    "sophia-lambda",
+    "mcp-business",
+)
+"""The Deployments a release of the demo system changes."""
+
 
 @dataclass(frozen=True)
 class DemoSystem:
@@ -50,6 +64,21 @@ class DemoSystem:
         return k8s_config.new_client_from_config(
             config_file=str(self.cfg.kubeconfig), context=self.cfg.kube_context
         )
+
+
+def versions(demo: DemoSystem) -> dict[str, tuple[str, str]]:
+    """Deployment -> (image tag, resourceVersion)."""
+    with demo.api() as api:
+        items = (
+            k8s.AppsV1Api(api).list_namespaced_deployment(demo.namespace, _request_timeout=10).items
+        )
+    return {
+        d.metadata.name: (
+            d.spec.template.spec.containers[0].image.rsplit(":", 1)[1],
+            d.metadata.resource_version,
+        )
+        for d in items
+    }
 
 
 def _absolute(value: str, base: Path) -> str:

@@ -1,18 +1,14 @@
-"""Shared set-up of the pre-deployment and staging end-to-end tests: a target
-copy with absolute paths and the run's own output directories, a sign-off
-file with current timestamps, a backup taken from the sandbox, a real staging
-run whose record the production gate reads, and a way to run the suites in a
-subprocess and read the outcome."""
+"""What a production gate run against the sandbox needs, made for one test:
+a target copy with absolute paths and the run's own output directories, a
+sign-off file with current timestamps, a backup taken from the sandbox, and a
+real staging run whose record the production gate reads. Running the suites
+and reading their outcome is ``tests.support.suite_runner``."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +18,10 @@ from gonogo.integrations.kubernetes.client import KubeClient
 from gonogo.model import signoffs
 from gonogo_sandbox import cluster
 from gonogo_sandbox.config import SandboxConfig
-from gonogo_sandbox.services.fakes import github as github_fake
-from gonogo_sandbox.services.fakes import hubspot as hubspot_fake
 
-from tests.e2e.demo_system import sandbox_target
+from tests.support.demo_system import sandbox_target
+from tests.support.suite_runner import REPO, run_suite
 
-REPO = Path(__file__).resolve().parents[2]
 MANUAL_ITEMS = (
     "Change approval",
     "Maintenance window scheduled",
@@ -144,56 +138,3 @@ def delete_namespace(name: str) -> None:
         "--wait=false",
         "--ignore-not-found",
     )
-
-
-def environ() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault(github_fake.TOKEN_ENV, github_fake.token())
-    env.setdefault(hubspot_fake.TOKEN_ENV, hubspot_fake.token())
-    env["COLUMNS"] = "300"
-    return env
-
-
-def run_suite(*args: str, cwd: Path) -> tuple[int, str]:
-    """Run pytest on the repository's suites; returns (exit code, output)."""
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "-rA",
-        "--rootdir",
-        str(REPO),
-        "-c",
-        str(REPO / "pyproject.toml"),
-        "--reports-dir",
-        str(cwd / "reports"),
-        *args,
-    ]
-    done = subprocess.run(
-        command, cwd=cwd, env=environ(), capture_output=True, text=True, timeout=600
-    )
-    return done.returncode, done.stdout + done.stderr
-
-
-def outcomes(output: str) -> dict[str, str]:
-    """test function name -> PASSED/FAILED/SKIPPED from the -rA summary."""
-    found = {}
-    for match in re.finditer(r"^(PASSED|FAILED|SKIPPED|ERROR) \S*::(test_\w+)", output, re.M):
-        found[match.group(2)] = match.group(1)
-    return found
-
-
-def failure_message(output: str, test: str) -> str:
-    """The short-summary line of a failed test (its message)."""
-    for line in output.splitlines():
-        if line.startswith("FAILED") and f"::{test}" in line:
-            return line
-    return ""
-
-
-def dump(path: Path, data: Any) -> Path:
-    path.write_text(json.dumps(data))
-    return path

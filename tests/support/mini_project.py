@@ -1,10 +1,9 @@
-"""Shared fixtures of gonogo's own tests."""
+"""A small project for the plugin's own tests: a checklist with every stage,
+a target of three services, and a deploy suite whose web service fails on its
+error rate. Tests build it in a ``pytester`` directory (the ``project``
+fixture of tests/unit/conftest.py) and run gonogo on it."""
 
 from __future__ import annotations
-
-import textwrap
-
-import pytest
 
 MINI_CHECKLIST = """\
 # Shop release checklist
@@ -67,25 +66,19 @@ environments:
     approval: {required: false, role: self-service}
 """
 
+DEPLOY_SUITE = """\
+import pytest
 
-@pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A pytester directory with a small checklist, a target and an ini file.
+@pytest.mark.item("Deploy services")
+@pytest.mark.parametrize("service", ["db", "api", "web"])
+def test_deploy(target, service, evidence):
+    if service == "web":
+        evidence.measure("error_rate", 0.2, limit=0.05, service="web")
+        assert False, "web: 20% errors"
 
-    The target names no cluster, so its runs would use whatever kubeconfig the
-    environment points at (the sandbox's, once the end-to-end tests set it):
-    point it at none, so a unit test never plans a rollback from a real cluster."""
-    monkeypatch.setenv("COLUMNS", "240")
-    monkeypatch.setenv("KUBECONFIG", str(pytester.path / "no-kubeconfig"))
-    pytester.makefile(".md", checklist=MINI_CHECKLIST)
-    pytester.makefile(".yaml", target=MINI_TARGET)
-    pytester.makeini(
-        textwrap.dedent(
-            """\
-            [pytest]
-            gonogo_checklist = checklist.md
-            addopts = --strict-markers -p no:cacheprovider
-            """
-        )
-    )
-    return pytester
+@pytest.mark.item("Service health checks")
+def test_post(target):
+    pass
+"""
+"""A deploy suite for the small project: ``Deploy services`` fails for web at
+20 % errors, so a run triggers production's rollback."""

@@ -1,0 +1,1 @@
+"""gonogo's own tests; helpers shared between them are in tests.support."""

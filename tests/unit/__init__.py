@@ -1,0 +1,1 @@
+"""Unit tests: need nothing running (``pytest tests/unit``)."""
