@@ -104,6 +104,7 @@ from gonogo.integrations.records import PREDEPLOY_COMMAND, STAGING_COMMAND, Reco
 from gonogo.integrations.redis import client as redis_probe
 from gonogo.integrations.redis import consistency
 from gonogo.integrations.registry import ManifestCheck, RegistryClient
+from gonogo.integrations.secrets import SecretResolver, SecretUnavailable
 from gonogo.model import loadresult
 from gonogo.model.checklist import Checklist, Item
 from gonogo.model.rollback import (
@@ -117,18 +118,16 @@ from gonogo.model.rollback import (
 )
 from gonogo.model.signoffs import SignOff
 from gonogo.model.target import (
+    Environment,
+    ExternalApi,
     LoadProfile,
     RollbackCriteria,
     SecretRef,
+    Service,
     Target,
     Workflow,
     dotted_get,
 )
-
-# The section types a check's fixtures are typed with; gonogo.model.target
-# does not re-export them (yet), so they come from where they are defined.
-from gonogo.model.target.environment import Environment
-from gonogo.model.target.sections import ExternalApi, Service
 from gonogo.report.charts import TIMESERIES_MIME
 
 __all__ = [
@@ -178,6 +177,8 @@ __all__ = [
     "RollbackStep",
     "RunningRelease",
     "SecretRef",
+    "SecretResolver",
+    "SecretUnavailable",
     "Service",
     "ServiceFigures",
     "Settings",

@@ -6,7 +6,15 @@ import time
 from pathlib import Path
 
 import pytest
-from gonogo.checks import ClusterSnapshot, Environment, Evidence, KubeClient, Settings, Target
+from gonogo.checks import (
+    ClusterSnapshot,
+    Environment,
+    Evidence,
+    KubeClient,
+    SecretResolver,
+    Settings,
+    Target,
+)
 
 METRICS_WAIT_S = 60.0
 """How long to wait for metrics-server to sample pods that have just started."""
@@ -138,7 +146,12 @@ def test_backup_current_state(
 
 @pytest.mark.item("Communication sent")
 def test_communication_sent(
-    target: Target, environment: str, env_policy: Environment, dry_run: bool, evidence: Evidence
+    target: Target,
+    environment: str,
+    env_policy: Environment,
+    secrets: SecretResolver,
+    dry_run: bool,
+    evidence: Evidence,
 ) -> None:
     """Every notification webhook of the environment received the start-of-deployment message."""
     from gonogo.checks import notify
@@ -159,7 +172,7 @@ def test_communication_sent(
         audience=list(env_policy.notification.audience),
         dry_run=dry_run,
     )
-    deliveries = notify.send(webhooks, body)
+    deliveries = notify.send(webhooks, body, secrets=secrets)
     evidence.data("message", body)
     evidence.table("deliveries", [d.row() for d in deliveries])
     failed = [f"{d.url}: {d.error}" for d in deliveries if not d.ok]

@@ -20,6 +20,7 @@ from gonogo.checks import (
     Evidence,
     KubeClient,
     Patcher,
+    SecretResolver,
     Service,
     Target,
 )
@@ -147,6 +148,7 @@ def test_incident_communication(
     environment: str,
     env_policy: Environment,
     service_under_repair: Service,
+    secrets: SecretResolver,
     dry_run: bool,
     evidence: Evidence,
 ) -> None:
@@ -166,7 +168,7 @@ def test_incident_communication(
     )
     webhooks = env_policy.notification.webhooks
     assert webhooks, f"no notification webhooks for {environment} in {target.source}"
-    deliveries = notify.send(webhooks, body)
+    deliveries = notify.send(webhooks, body, secrets=secrets)
     evidence.table("deliveries", [d.row() for d in deliveries])
     failed = [f"{d.url}: {d.error}" for d in deliveries if not d.ok]
     assert not failed, "incident notice not delivered: " + "; ".join(failed)

@@ -14,6 +14,8 @@ from gonogo.checks import (
     HttpRequest,
     HttpResult,
     ProbeError,
+    SecretResolver,
+    SecretUnavailable,
     Service,
     Target,
     probe,
@@ -85,11 +87,11 @@ def dashboard_service(target: Target) -> Service | None:
 
 
 def external_requests(
-    target: Target, environment: str
+    target: Target, environment: str, secrets: SecretResolver
 ) -> tuple[list[ExternalApi], list[HttpRequest]]:
     """One authenticated request per external API the target lists, to the
     endpoint the API documents (see gonogo.integrations.http.external). A token the target
-    references but the environment does not hold fails the check by name."""
+    references but that cannot be read fails the check by name."""
     from gonogo.checks import requests_for
 
     absent = target.environment(environment).absent
@@ -98,13 +100,10 @@ def external_requests(
     for api in apis:
         token = None
         if api.token is not None:
-            token = api.token.resolve_env()
-            if token is None:
-                pytest.fail(
-                    f"{api.name}: its token comes from {api.token.describe()}, which is not "
-                    "set; export it",
-                    pytrace=False,
-                )
+            try:
+                token = secrets.resolve(api.token)
+            except SecretUnavailable as e:
+                pytest.fail(f"{api.name}: its token is not available: {e}", pytrace=False)
         requests.append(requests_for(api, environment, token)[1])
     return apis, requests
 

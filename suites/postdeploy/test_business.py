@@ -25,6 +25,7 @@ from gonogo.checks import (
     RecordStore,
     ReleaseWindow,
     RollbackPolicy,
+    SecretResolver,
     Service,
     ServiceFigures,
     Target,
@@ -65,13 +66,17 @@ DASHBOARD_ELEMENTS = [
 def test_user_workflow(
     target: Target,
     environment: str,
+    secrets: SecretResolver,
     evidence: Evidence,
     critical_workflow: Workflow,
     workflow_variables: dict[str, Any],
 ):
     """The business-critical workflow runs end to end against the released environment."""
     outcome = run_workflow(
-        critical_workflow, target.base_url_for(environment), variables=workflow_variables
+        critical_workflow,
+        target.base_url_for(environment),
+        variables=workflow_variables,
+        secrets=secrets,
     )
     evidence.table(f"workflow {critical_workflow.name}", [s.row() for s in outcome.steps])
     assert outcome.ok, outcome.message()
@@ -186,12 +191,13 @@ def test_data_consistency(
 def test_external_integrations(
     target: Target,
     environment: str,
+    secrets: SecretResolver,
     evidence: Evidence,
     health_round_factory: Callable[[], HealthRound],
 ):
     """Each external API answers its documented endpoint as documented, and every service that
     uses it is healthy."""
-    apis, requests = external_requests(target, environment)
+    apis, requests = external_requests(target, environment, secrets)
     results = probe(requests, deadline=30.0)
     health = health_round_factory()
     problems, rows = [], []

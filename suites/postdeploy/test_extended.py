@@ -15,6 +15,7 @@ from gonogo.checks import (
     LoadRun,
     ProbeError,
     Prometheus,
+    SecretResolver,
     Target,
     Workflow,
     breaches,
@@ -107,12 +108,15 @@ def test_load_baseline(
 def test_integration_workflow(
     target: Target,
     environment: str,
+    secrets: SecretResolver,
     evidence: Evidence,
     workflow: Workflow,
     workflow_variables: dict[str, Any],
 ):
     """The integration workflow runs end to end against the released environment."""
-    outcome = run_workflow(workflow, target.base_url_for(environment), variables=workflow_variables)
+    outcome = run_workflow(
+        workflow, target.base_url_for(environment), variables=workflow_variables, secrets=secrets
+    )
     evidence.table(f"workflow {workflow.name}", [step.row() for step in outcome.steps])
     assert outcome.ok, outcome.message()
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 import redis as redis_lib
-from gonogo.checks import ClusterSnapshot, Evidence, Target, probe
+from gonogo.checks import ClusterSnapshot, Evidence, SecretResolver, Target, probe
 
 from suites.postdeploy.conftest import HealthRound, external_requests, release_versions
 from suites.sections import required
@@ -89,10 +89,12 @@ def test_database_connectivity(
 
 
 @pytest.mark.item("External API connectivity", stage="postdeploy")
-def test_external_api_connectivity(target: Target, environment: str, evidence: Evidence):
+def test_external_api_connectivity(
+    target: Target, environment: str, secrets: SecretResolver, evidence: Evidence
+):
     """Every external API the target lists answers from the released environment, authenticated
     as the target says."""
-    apis, requests = external_requests(target, environment)
+    apis, requests = external_requests(target, environment, secrets)
     results = probe(requests, deadline=30.0)
     evidence.table(
         "external APIs",

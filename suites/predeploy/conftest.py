@@ -5,21 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gonogo.checks import GitHub, Target
+from gonogo.checks import GitHub, SecretResolver, SecretUnavailable, Target
 
 from suites.sections import present, required
 
 
 @pytest.fixture
-def github(target: Target, environment: str) -> Iterator[GitHub]:
+def github(target: Target, environment: str, secrets: SecretResolver) -> Iterator[GitHub]:
     """The release repository on the target's GitHub API, authenticated by reference."""
     config = present(target.github, target, "github", environment)
-    token = config.token.resolve_env() if config.token else None
-    if config.token and not token:
-        pytest.fail(
-            f"GitHub token not available: set {config.token.describe()} (github.token)",
-            pytrace=False,
-        )
+    token = None
+    if config.token is not None:
+        try:
+            token = secrets.resolve(config.token)
+        except SecretUnavailable as e:
+            pytest.fail(f"GitHub token (github.token) not available: {e}", pytrace=False)
     with GitHub(config.api_url, config.repository, token) as client:
         yield client
 

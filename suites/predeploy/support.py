@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gonogo.checks import SecretRef, Target
+from gonogo.checks import SecretRef, SecretResolver, SecretUnavailable, Target
 
 
 def not_applicable(target: Target, system: str, environment: str) -> None:
@@ -13,12 +13,12 @@ def not_applicable(target: Target, system: str, environment: str) -> None:
         pytest.skip(f"not applicable: the target has no {system} for {environment}")
 
 
-def token(ref: SecretRef | None, what: str) -> str | None:
-    """The value behind a credential reference; fails naming the variable when
-    the reference is given but has no value here."""
+def token(secrets: SecretResolver, ref: SecretRef | None, what: str) -> str | None:
+    """The value behind a credential reference; fails naming where it was
+    looked for and the fix when the reference is given but cannot be read."""
     if ref is None:
         return None
-    value = ref.resolve_env()
-    if not value:
-        pytest.fail(f"{what}: credential not available; set {ref.describe()}", pytrace=False)
-    return str(value)
+    try:
+        return secrets.resolve(ref)
+    except SecretUnavailable as e:
+        pytest.fail(f"{what}: credential not available: {e}", pytrace=False)

@@ -16,6 +16,7 @@ from gonogo.checks import (
     ProbeError,
     Prometheus,
     RollbackPolicy,
+    SecretResolver,
     Target,
     capacity,
     dns,
@@ -208,6 +209,7 @@ def test_monitoring_systems(
     environment: str,
     namespace: str,
     rollback_policy: RollbackPolicy,
+    secrets: SecretResolver,
     evidence: Evidence,
 ) -> None:
     """Prometheus healthy and ready with the required share of this release's
@@ -222,7 +224,7 @@ def test_monitoring_systems(
     }
     if not present:
         pytest.skip("not applicable: no monitoring system for this environment")
-    grafana_token = token(config.grafana_token, "grafana_token")
+    grafana_token = token(secrets, config.grafana_token, "grafana_token")
     results = monitoring.check_all(
         monitoring.health_requests(
             present.get("prometheus"),

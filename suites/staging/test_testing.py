@@ -16,6 +16,7 @@ from gonogo.checks import (
     KubeClient,
     RecordStore,
     RunningRelease,
+    SecretResolver,
     SignOff,
     Target,
     access,
@@ -34,7 +35,7 @@ STAGE = "Staging Deployment Checklist"
 
 @pytest.mark.item("Functional testing", stage=STAGE)
 def test_functional_testing(
-    target: Target, environment: str, namespace: str, evidence: Evidence
+    target: Target, environment: str, namespace: str, secrets: SecretResolver, evidence: Evidence
 ) -> None:
     """Every workflow of the target for this environment runs end to end."""
     workflows = target.workflows_for(environment)
@@ -48,7 +49,7 @@ def test_functional_testing(
     base = target.base_url_for(environment)
     failures = []
     for workflow in workflows:
-        outcome = run_workflow(workflow, base, variables=variables)
+        outcome = run_workflow(workflow, base, variables=variables, secrets=secrets)
         evidence.table(f"workflow: {workflow.name}", [s.row() for s in outcome.steps])
         bad = next((s for s in outcome.steps if not s.ok), None)
         if bad is not None:
@@ -57,12 +58,16 @@ def test_functional_testing(
 
 
 @pytest.mark.item("Integration testing", stage=STAGE)
-def test_integration_testing(target: Target, environment: str, evidence: Evidence) -> None:
+def test_integration_testing(
+    target: Target, environment: str, secrets: SecretResolver, evidence: Evidence
+) -> None:
     """Each external API answers its documented authenticated endpoint as documented."""
     apis = [a for a in target.external_apis if a.name not in target.environment(environment).absent]
     if not apis:
         pytest.skip("not applicable: the target names no external API")
-    requests = [external.requests_for(a, environment, token(a.token, a.name))[1] for a in apis]
+    requests = [
+        external.requests_for(a, environment, token(secrets, a.token, a.name))[1] for a in apis
+    ]
     results = probe(requests)
     rows, problems = [], []
     for api, result in zip(apis, results, strict=True):
@@ -157,6 +162,7 @@ def test_security_testing(
     namespace: str,
     kube: KubeClient,
     cluster: ClusterSnapshot,
+    secrets: SecretResolver,
     evidence: Evidence,
 ) -> None:
     """Authenticated endpoints refuse anonymous calls (and accept the credential);
@@ -167,7 +173,7 @@ def test_security_testing(
         for a in target.external_apis
         if a.token is not None and a.name not in target.environment(environment).absent
     ]
-    pairs = [external.requests_for(a, environment, token(a.token, a.name)) for a in apis]
+    pairs = [external.requests_for(a, environment, token(secrets, a.token, a.name)) for a in apis]
     results = probe([request for pair in pairs for request in pair])
     rows = []
     for api, anonymous, authed in zip(apis, results[::2], results[1::2], strict=True):
@@ -187,7 +193,7 @@ def test_security_testing(
         if not authed.ok:
             problems.append(f"{api.name}: the credential is refused too ({authed.summary()})")
     evidence.table("authentication", rows)
-    secrets = sorted(cluster.names("secrets"))
+    secret_names = sorted(cluster.names("secrets"))
     questions: list[tuple[str, str, str, str, str | None]] = []
     accounts: dict[str, set[str]] = {}
     for deployment in cluster.objects("deployments"):
@@ -197,14 +203,14 @@ def test_security_testing(
     for account, used in sorted(accounts.items()):
         user = access.service_account_user(namespace, account)
         questions.append((user, "list", "secrets", namespace, None))
-        questions += [(user, "get", "secrets", namespace, s) for s in secrets if s not in used]
+        questions += [(user, "get", "secrets", namespace, s) for s in secret_names if s not in used]
     assert accounts, f"no workloads in {namespace} to check; deploy staging first"
     answers = access.ask_all(kube, questions)
     allowed = [a for a in answers if a.allowed]
     evidence.note(
         "access reviews",
         f"{len(answers)} SubjectAccessReviews for {len(accounts)} ServiceAccounts "
-        f"and {len(secrets)} Secrets; {len(allowed)} allowed",
+        f"and {len(secret_names)} Secrets; {len(allowed)} allowed",
     )
     evidence.table("allowed beyond need", [a.row() for a in allowed])
     problems += [

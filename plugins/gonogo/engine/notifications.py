@@ -40,7 +40,11 @@ class Notifier:
             return
         if not webhooks:
             return
-        deliveries = notify.send(webhooks, body)
+        from gonogo.integrations.secrets import resolver_for
+
+        kube_context = get_settings(self.config).kube_context
+        with resolver_for(target, self.environment, kube_context=kube_context) as secrets:
+            deliveries = notify.send(webhooks, body, secrets=secrets)
         runlog_of(self.config).add(
             "notification",
             target=target_id,
