@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gonogo.integrations.load.stats import LoadResult
+from gonogo.model.rollback import ERROR_RATE, MEAN_RESPONSE_S
 
 MIN_SAMPLES_PER_SERVICE = 5
 """A service with fewer requests in the run is shown but not judged on its own:
@@ -44,17 +45,17 @@ class Figure:
 
 
 _WORDS = {
-    "error_rate": "error rate",
-    "mean_response_s": "mean response",
+    ERROR_RATE: "error rate",
+    MEAN_RESPONSE_S: "mean response",
     "p95_ms": "p95 latency",
     "rps": "throughput",
 }
 
 
 def _fmt(name: str, value: float) -> str:
-    if name == "error_rate":
+    if name == ERROR_RATE:
         return f"{value:.1%}"
-    if name == "mean_response_s":
+    if name == MEAN_RESPONSE_S:
         return f"{value:.2f} s"
     if name == "p95_ms":
         return f"{value:.0f} ms"
@@ -66,8 +67,8 @@ def limits_for(thresholds: Any, criteria: Any) -> dict[str, float | None]:
     error = getattr(thresholds, "error_rate_max", None)
     mean_ms = getattr(thresholds, "mean_ms_max", None)
     return {
-        "error_rate": error if error is not None else getattr(criteria, "error_rate_max", None),
-        "mean_response_s": mean_ms / 1000.0
+        ERROR_RATE: error if error is not None else getattr(criteria, "error_rate_max", None),
+        MEAN_RESPONSE_S: mean_ms / 1000.0
         if mean_ms is not None
         else getattr(criteria, "mean_response_max_s", None),
         "p95_ms": getattr(thresholds, "p95_ms_max", None),
@@ -80,8 +81,8 @@ def figures(result: LoadResult, thresholds: Any, criteria: Any) -> list[Figure]:
     limits = limits_for(thresholds, criteria)
     n = result.requests
     found = [
-        Figure("error_rate", result.error_rate, limits["error_rate"], "", None, n),
-        Figure("mean_response_s", result.mean_response_s, limits["mean_response_s"], "s", None, n),
+        Figure(ERROR_RATE, result.error_rate, limits[ERROR_RATE], "", None, n),
+        Figure(MEAN_RESPONSE_S, result.mean_response_s, limits[MEAN_RESPONSE_S], "s", None, n),
         Figure("p95_ms", result.p95_ms, limits["p95_ms"], "ms", None, n),
         Figure("rps", result.rps, limits["rps"], "req/s", None, n, higher_is_better=True),
     ]
@@ -90,9 +91,9 @@ def figures(result: LoadResult, thresholds: Any, criteria: Any) -> list[Figure]:
             continue
         found.append(
             Figure(
-                "error_rate",
+                ERROR_RATE,
                 service.error_rate,
-                limits["error_rate"],
+                limits[ERROR_RATE],
                 "",
                 service.service,
                 service.requests,
@@ -100,9 +101,9 @@ def figures(result: LoadResult, thresholds: Any, criteria: Any) -> list[Figure]:
         )
         found.append(
             Figure(
-                "mean_response_s",
+                MEAN_RESPONSE_S,
                 service.mean_ms / 1000.0,
-                limits["mean_response_s"],
+                limits[MEAN_RESPONSE_S],
                 "s",
                 service.service,
                 service.requests,

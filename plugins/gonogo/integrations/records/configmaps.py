@@ -21,7 +21,8 @@ from typing import Any
 
 from gonogo.errors import ProbeError
 from gonogo.integrations.kubernetes.client import KubeClient, status_of
-from gonogo.model.records import RecordError, RunRecord, from_dict, matches, newest_first, slug
+from gonogo.model.records import RecordError, RunRecord, matches, newest_first, slug
+from gonogo.model.records import from_json as record_from_json
 
 DATA_KEY = "record.json"
 PREFIX = "gonogo-run-"
@@ -127,8 +128,10 @@ class ConfigMapStore:
         found = []
         for item in items:
             try:
-                record = from_dict(json.loads((item.get("data") or {}).get(DATA_KEY, "")))
-            except (RecordError, ValueError):
+                name = (item.get("metadata") or {}).get("name", "?")
+                text = (item.get("data") or {}).get(DATA_KEY, "")
+                record = record_from_json(text, f"configmap/{name}")
+            except RecordError:
                 continue
             if matches(record, target, release, environment, stage):
                 found.append(record)

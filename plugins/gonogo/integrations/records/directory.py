@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from gonogo.errors import ProbeError
-from gonogo.model.records import RecordError, RunRecord, from_dict, matches, newest_first, slug
+from gonogo.model.records import RecordError, RunRecord, matches, newest_first, slug
+from gonogo.model.records import read as read_record
 
 SUFFIX = ".json"
 PREFIX = "run-"
@@ -44,10 +45,7 @@ class DirectoryStore:
         return str(path)
 
     def read(self, path: Path) -> RunRecord:
-        try:
-            return from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as e:
-            raise RecordError(f"{path}: not a run record ({e})") from e
+        return read_record(path)
 
     def find(
         self, target: str, release: str, environment: str, stage: str | None = None

@@ -9,17 +9,27 @@ reference, and the two helpers (:func:`dotted_get`, :func:`is_secret_name`).
 
 from __future__ import annotations
 
-from gonogo.model.target.environment import LoadProfile, LoadThresholds, RollbackCriteria, Webhook
+from gonogo.model.target.environment import (
+    Environment,
+    LoadProfile,
+    LoadThresholds,
+    RollbackCriteria,
+    Webhook,
+)
 from gonogo.model.target.load import load_target
 from gonogo.model.target.root import Target
+from gonogo.model.target.sections import ExternalApi, Service
 from gonogo.model.target.values import SecretRef, is_secret_name
 from gonogo.model.target.workflows import Step, Workflow, dotted_get
 
 __all__ = [
+    "Environment",
+    "ExternalApi",
     "LoadProfile",
     "LoadThresholds",
     "RollbackCriteria",
     "SecretRef",
+    "Service",
     "Step",
     "Target",
     "Webhook",
