@@ -146,6 +146,9 @@ class Need:
     group: str
     plural: str
     verb: str
+    name: str | None = None
+    """One object only (RBAC's resourceNames), e.g. the Secret a credential
+    reference names; None: every object of the resource."""
 
     @property
     def resource_name(self) -> str:
@@ -159,7 +162,8 @@ class Need:
             where = " in all namespaces"
         else:
             where = " (cluster-wide)"
-        return f"{self.verb} {self.resource_name}{where}"
+        what = f"{self.resource_name}/{self.name}" if self.name else self.resource_name
+        return f"{self.verb} {what}{where}"
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,20 @@ def records_needs(target: Any) -> set[Need]:
     return {Need(namespace, "", "configmaps", verb) for verb in RECORDS_VERBS}
 
 
+def secret_ref_needs(target: Any, namespace: str) -> set[Need]:
+    """``get`` on exactly the Secrets the target's credential references name
+    (``{secret: {name, key[, namespace]}}``), in their namespace or the
+    environment's: nothing broader, because a credential is read by name."""
+    refs = getattr(target, "secret_refs", None)
+    if refs is None:
+        return set()
+    return {
+        Need(ref.secret.namespace or namespace, "", "secrets", "get", ref.secret.name)
+        for ref in refs()
+        if ref.secret is not None
+    }
+
+
 def rollback_needs(stages: Iterable[str], mode: str, namespace: str) -> set[Need]:
     """What a rollback of the selected stages asks for under ``--rollback mode``."""
     if mode == "off" or not ROLLBACK_STAGES & set(stages):
@@ -278,4 +296,5 @@ __all__ = [
     "records_needs",
     "resource",
     "rollback_needs",
+    "secret_ref_needs",
 ]

@@ -23,7 +23,10 @@ LABELS = {"app.kubernetes.io/managed-by": "gonogo"}
 
 
 def _rules(needs: list[Need]) -> list[tuple[dict[str, Any], list[Need]]]:
-    """RBAC rules for needs of one scope, each with the needs it grants."""
+    """RBAC rules for needs of one scope, each with the needs it grants. A need
+    of one named object gets a rule of its own with resourceNames."""
+    named = [n for n in needs if n.name is not None]
+    needs = [n for n in needs if n.name is None]
     verbs: dict[tuple[str, str], set[str]] = defaultdict(set)
     for n in needs:
         verbs[(n.group, n.plural)].add(n.verb)
@@ -39,6 +42,18 @@ def _rules(needs: list[Need]) -> list[tuple[dict[str, Any], list[Need]]]:
         rules.append(
             ({"apiGroups": [group], "resources": sorted(plurals), "verbs": list(allowed)}, granted)
         )
+    by_object: dict[tuple[str, str, str], list[Need]] = defaultdict(list)
+    for n in named:
+        by_object[(n.group, n.plural, str(n.name))].append(n)
+    for (group, plural, name), granted in sorted(by_object.items()):
+        needed = {n.verb for n in granted}
+        rule: dict[str, Any] = {
+            "apiGroups": [group],
+            "resources": [plural],
+            "resourceNames": [name],
+            "verbs": [v for v in VERBS if v in needed],
+        }
+        rules.append((rule, granted))
     return rules
 
 
@@ -49,8 +64,9 @@ def _why(plan: AccessPlan, rules: list[tuple[dict[str, Any], list[Need]]]) -> li
         for n in granted:
             checks += [w for w in plan.reasons[n] if w not in checks]
         group = rule["apiGroups"][0] or "core"
+        names = f"/{','.join(rule['resourceNames'])}" if "resourceNames" in rule else ""
         lines.append(
-            f"# {','.join(rule['verbs'])} {','.join(rule['resources'])} ({group}): "
+            f"# {','.join(rule['verbs'])} {','.join(rule['resources'])}{names} ({group}): "
             + "; ".join(checks)
         )
     return lines

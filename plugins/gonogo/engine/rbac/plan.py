@@ -23,6 +23,7 @@ from gonogo.engine.rbac.access import (
     needs_of,
     records_needs,
     rollback_needs,
+    secret_ref_needs,
 )
 from gonogo.errors import ConfigError
 
@@ -57,6 +58,7 @@ class AccessPlan:
                     "group": n.group,
                     "plural": n.plural,
                     "verb": n.verb,
+                    "name": n.name,
                     "why": self.reasons[n],
                 }
                 for n in self.needs
@@ -67,7 +69,7 @@ class AccessPlan:
     def from_json(cls, data: dict[str, Any]) -> AccessPlan:
         plan = cls(str(data["namespace"]))
         for n in data.get("needs", []):
-            need = Need(n["namespace"], n["group"], n["plural"], n["verb"])
+            need = Need(n["namespace"], n["group"], n["plural"], n["verb"], n.get("name"))
             plan.reasons[need] = list(n.get("why", []))
         return plan
 
@@ -98,6 +100,7 @@ def _order(need: Need) -> tuple[Any, ...]:
         need.group,
         need.plural,
         VERBS.index(need.verb),
+        need.name or "",
     )
 
 
@@ -183,6 +186,9 @@ def build(items: Iterable[Any], target: Any, namespace: str, rollback: str) -> A
         plan.add(needs, check_name(item))
     if plan.reasons or stages:
         plan.add(records_needs(target), "the run record (records: in the target)")
+        plan.add(
+            secret_ref_needs(target, namespace), "a credential reference {secret: …} in the target"
+        )
     plan.add(
         rollback_needs(stages, rollback, namespace),
         f"--rollback {rollback} of a failed deploy or post-deploy phase",

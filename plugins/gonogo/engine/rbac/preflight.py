@@ -64,6 +64,8 @@ def _review(kube: Any, need: Need) -> bool:
     attributes: dict[str, Any] = {"verb": need.verb, "resource": need.plural, "group": need.group}
     if need.namespace is not None:
         attributes["namespace"] = need.namespace
+    if need.name is not None:
+        attributes["name"] = need.name
     answer = kube.request(
         "POST",
         SSAR_PATH,

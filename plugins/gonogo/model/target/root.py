@@ -354,6 +354,10 @@ class Target(StrictModel):
         }
         return system in sections and sections[system] is None
 
+    def secret_refs(self) -> list[SecretRef]:
+        """Every credential reference in the target, in file order."""
+        return list(_secret_refs(self))
+
     def secret_env_names(self) -> frozenset[str]:
         """Every environment variable this target marks as secret."""
         return frozenset(ref.env for ref in _secret_refs(self) if ref.env)
