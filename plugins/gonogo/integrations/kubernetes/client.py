@@ -399,12 +399,25 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True)
-class NodeView:
+class ObjectView:
+    """One object of a list, read through named properties instead of nested
+    dictionary lookups in every check."""
+
     raw: dict[str, Any]
 
     @property
     def name(self) -> str:
         return str(self.raw["metadata"]["name"])
+
+    @property
+    def phase(self) -> str | None:
+        """``status.phase`` (pods, claims); None for kinds without one."""
+        return self.raw.get("status", {}).get("phase")
+
+
+@dataclass(frozen=True)
+class NodeView(ObjectView):
+    """A Node: ready, under pressure, schedulable, what it can allocate."""
 
     @property
     def ready(self) -> bool:
@@ -436,16 +449,8 @@ class NodeView:
 
 
 @dataclass(frozen=True)
-class PodView:
-    raw: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return str(self.raw["metadata"]["name"])
-
-    @property
-    def phase(self) -> str | None:
-        return self.raw.get("status", {}).get("phase")
+class PodView(ObjectView):
+    """A Pod: whether it serves."""
 
     @property
     def ready(self) -> bool:
@@ -455,20 +460,11 @@ class PodView:
 
 
 @dataclass(frozen=True)
-class ClaimView:
+class ClaimView(ObjectView):
     """A PersistentVolumeClaim; ``storage_class`` is the cluster default when
     the claim names none."""
 
-    raw: dict[str, Any]
     default_class: str | None = None
-
-    @property
-    def name(self) -> str:
-        return str(self.raw["metadata"]["name"])
-
-    @property
-    def phase(self) -> str | None:
-        return self.raw.get("status", {}).get("phase")
 
     @property
     def bound(self) -> bool:
@@ -488,12 +484,8 @@ class ClaimView:
 
 
 @dataclass(frozen=True)
-class DeploymentView:
-    raw: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return str(self.raw["metadata"]["name"])
+class DeploymentView(ObjectView):
+    """A Deployment: what it should run, what it runs, and its rollout."""
 
     @property
     def uid(self) -> str | None:
