@@ -15,12 +15,13 @@ from gonogo.checks import (
     HttpResult,
     ProbeError,
     SecretResolver,
-    SecretUnavailable,
     Service,
     Target,
     probe,
     serving,
 )
+
+from suites.predeploy.support import token
 
 HEALTH_SAMPLES = 3
 """Health requests per service. A service is healthy when most of them answer
@@ -96,15 +97,7 @@ def external_requests(
 
     absent = target.environment(environment).absent
     apis = [a for a in target.external_apis if a.name not in absent]
-    requests = []
-    for api in apis:
-        token = None
-        if api.token is not None:
-            try:
-                token = secrets.resolve(api.token)
-            except SecretUnavailable as e:
-                pytest.fail(f"{api.name}: its token is not available: {e}", pytrace=False)
-        requests.append(requests_for(api, environment, token)[1])
+    requests = [requests_for(a, environment, token(secrets, a.token, a.name))[1] for a in apis]
     return apis, requests
 
 

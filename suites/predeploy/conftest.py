@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gonogo.checks import GitHub, SecretResolver, SecretUnavailable, Target
+from gonogo.checks import GitHub, SecretResolver, Target
 
+from suites.predeploy.support import token
 from suites.sections import present, required
 
 
@@ -14,13 +15,8 @@ from suites.sections import present, required
 def github(target: Target, environment: str, secrets: SecretResolver) -> Iterator[GitHub]:
     """The release repository on the target's GitHub API, authenticated by reference."""
     config = present(target.github, target, "github", environment)
-    token = None
-    if config.token is not None:
-        try:
-            token = secrets.resolve(config.token)
-        except SecretUnavailable as e:
-            pytest.fail(f"GitHub token (github.token) not available: {e}", pytrace=False)
-    with GitHub(config.api_url, config.repository, token) as client:
+    github_token = token(secrets, config.token, "GitHub token (github.token)")
+    with GitHub(config.api_url, config.repository, github_token) as client:
         yield client
 
 
