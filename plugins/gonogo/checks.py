@@ -68,14 +68,7 @@ from gonogo.integrations.kubernetes.apply import (
 )
 from gonogo.integrations.kubernetes.apply import summary as apply_summary
 from gonogo.integrations.kubernetes.changes import Patcher
-from gonogo.integrations.kubernetes.client import (
-    ClaimView,
-    ClusterSnapshot,
-    DeploymentView,
-    KubeClient,
-    NodeView,
-    PodView,
-)
+from gonogo.integrations.kubernetes.client import KubeClient
 from gonogo.integrations.kubernetes.rollback import (
     RollbackExecutor,
     build_plan,
@@ -84,6 +77,13 @@ from gonogo.integrations.kubernetes.rollback import (
 )
 from gonogo.integrations.kubernetes.rollout import wait_for
 from gonogo.integrations.kubernetes.serving import rollout_completed_at, serving
+from gonogo.integrations.kubernetes.snapshot import (
+    ClaimView,
+    ClusterSnapshot,
+    DeploymentView,
+    NodeView,
+    PodView,
+)
 from gonogo.integrations.kubernetes.usage import node_usage, pod_usage
 from gonogo.integrations.load.judge import breaches, figures
 from gonogo.integrations.monitoring import stack as monitoring_stack

@@ -65,7 +65,8 @@ from typing import Any, Literal
 import httpx
 import pytest
 import redis
-from gonogo.integrations.kubernetes.client import DeploymentView, KubeClient
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo.integrations.kubernetes.snapshot import DeploymentView
 from gonogo.integrations.monitoring import window as metric_window
 from gonogo.integrations.monitoring.prometheus import (
     Prometheus,

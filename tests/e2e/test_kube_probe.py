@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from gonogo.errors import ConfigError, ProbeError, RetryableProbeError
-from gonogo.integrations.kubernetes.client import ClusterSnapshot, KubeClient
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo.integrations.kubernetes.snapshot import ClusterSnapshot
 from gonogo_sandbox.config import SandboxConfig
 
 

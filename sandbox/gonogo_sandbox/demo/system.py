@@ -103,7 +103,8 @@ class ServiceState:
 def read_state(target: Any, environment: str) -> list[ServiceState]:
     """Every release service of ``target`` in ``environment``: image, revision
     and rollout from the cluster, version and health from the service."""
-    from gonogo.integrations.kubernetes.client import DeploymentView, client_for
+    from gonogo.integrations.kubernetes.client import client_for
+    from gonogo.integrations.kubernetes.snapshot import DeploymentView
 
     namespace = target.namespace_for(environment)
     kube = client_for(target)

@@ -25,8 +25,9 @@ from typing import Any
 from gonogo.errors import ProbeError
 from gonogo.integrations.http.client import HttpRequest, probe
 from gonogo.integrations.kubernetes.changes import Patcher
-from gonogo.integrations.kubernetes.client import DeploymentView, KubeClient
+from gonogo.integrations.kubernetes.client import KubeClient
 from gonogo.integrations.kubernetes.rollout import Progress, wait_for
+from gonogo.integrations.kubernetes.snapshot import DeploymentView
 from gonogo.model.rollback import PlannedStep, RollbackPlan, RollbackStep
 
 REVISION = "deployment.kubernetes.io/revision"

@@ -22,7 +22,8 @@ import urllib3
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-from gonogo.integrations.kubernetes.client import KubeClient, condition, translate
+from gonogo.integrations.kubernetes.client import KubeClient, translate
+from gonogo.integrations.kubernetes.snapshot import condition
 
 
 @dataclass

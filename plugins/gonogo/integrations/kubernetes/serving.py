@@ -6,8 +6,8 @@ of those with the release, and measures the new release's metrics from the
 moment its rollout completed, not from a clock window that still holds the
 previous release's traffic.
 
-Objects are the API server's JSON, as :class:`gonogo.integrations.kubernetes.client.ClusterSnapshot`
-lists them."""
+Objects are the API server's JSON, as
+:class:`gonogo.integrations.kubernetes.snapshot.ClusterSnapshot` lists them."""
 
 from __future__ import annotations
 

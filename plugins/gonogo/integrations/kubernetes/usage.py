@@ -12,7 +12,8 @@ from typing import Any
 
 from gonogo.errors import ProbeError
 from gonogo.integrations.kubernetes.capacity import quantity
-from gonogo.integrations.kubernetes.client import KubeClient, NodeView
+from gonogo.integrations.kubernetes.client import KubeClient
+from gonogo.integrations.kubernetes.snapshot import NodeView
 
 METRICS = "/apis/metrics.k8s.io/v1beta1"
 
