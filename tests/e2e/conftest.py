@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from gonogo_sandbox import cluster, stack
+from gonogo_sandbox import reset as sandbox_reset
 from gonogo_sandbox.config import SandboxConfig
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -62,8 +63,12 @@ def sandbox_is_up(cfg: SandboxConfig) -> bool:
 
 @pytest.fixture(scope="session")
 def sandbox_running(sandbox_cfg: SandboxConfig) -> SandboxConfig:
+    """The running sandbox, reset once for the session (release v1.0.0, no
+    fault, empty metric history): the tests must not depend on what an
+    earlier demo, test run or release left in it."""
     if not sandbox_is_up(sandbox_cfg):
         pytest.fail(NOT_RUNNING, pytrace=False)
+    sandbox_reset.reset(sandbox_cfg, out=lambda line: None)
     return sandbox_cfg
 
 
