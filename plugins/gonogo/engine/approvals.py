@@ -68,6 +68,10 @@ def _lookup_signoff(item: pytest.Item) -> SignoffCheck:
     env = settings.environment
     approval = target.environment(env).approval
     entry, refused = find_signoff(config.stash[SIGNOFFS_KEY], title, target.release, env)
+    if entry is not None and approval.required and not approval.self_approval:
+        failure = four_eyes_failure(entry, settings.operator)
+        if failure is not None:
+            return SignoffCheck(title, entry, f"{title!r}: {failure}", "")
     if entry is not None:
         return SignoffCheck(
             title,
@@ -93,10 +97,34 @@ def _lookup_signoff(item: pytest.Item) -> SignoffCheck:
     )
 
 
+def _same_person(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def four_eyes_failure(entry: SignOff, operator: str | None) -> str | None:
+    """Why ``entry`` cannot approve a release run by ``operator``, or None.
+
+    An unknown operator fails closed: the sign-off might be their own."""
+    if operator is None:
+        return (
+            f"signed off by {entry.who}, but who runs the release cannot be told (no "
+            "--operator, $GONOGO_OPERATOR, CI actor or OS user), so four eyes cannot be "
+            "checked: pass --operator NAME"
+        )
+    if _same_person(entry.who, operator):
+        return (
+            f"the person who runs the release cannot approve it (four eyes): {entry.who} "
+            f"signed off (line {entry.line}) and {operator} runs the release; another "
+            "approver records it with gonogo signoff --who NAME ..."
+        )
+    return None
+
+
 def _settle_signoff(item: pytest.Item, check: SignoffCheck) -> None:
     __tracebackhide__ = True
     if check.failure is not None:
         pytest.fail(check.failure, pytrace=False)
     if check.entry is not None:
-        item.user_properties.append((SIGNOFF_PROPERTY, json.dumps(check.entry.to_dict())))
+        record = {**check.entry.to_dict(), "operator": get_settings(item.config).operator}
+        item.user_properties.append((SIGNOFF_PROPERTY, json.dumps(record)))
     evidence_for(item).note("sign-off", check.note)

@@ -108,6 +108,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     signed = [r for r in verdict.results if r.signoff]
     if signed:
         tr.write_sep("-", "sign-offs")
+        operator = next((r.signoff["operator"] for r in signed if r.signoff.get("operator")), None)
+        tr.write_line(f"release run by {operator or 'an unknown operator'}")
         for r in signed:
             s = r.signoff
             ref = s.get("ticket") or s.get("link") or "no ticket"

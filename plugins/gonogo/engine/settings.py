@@ -4,8 +4,9 @@ validated settings object at configure time. The rest of the code reads
 
 from __future__ import annotations
 
+import getpass
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +99,26 @@ def _writable_dir(path: Path, option: str) -> Path:
     return path
 
 
+OPERATOR_SOURCES: tuple[str, ...] = ("GONOGO_OPERATOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN")
+"""Where the release's operator is read from when --operator is not given, in
+order: gonogo's own variable, then the CI's actor, then the OS user."""
+
+
+def resolve_operator(option: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """Who runs the release: --operator, else the first of OPERATOR_SOURCES
+    that is set, else the OS user. None only when even the OS user cannot be
+    told; a sign-off that needs four eyes then fails closed."""
+    environ = os.environ if environ is None else environ
+    for value in (option, *(environ.get(name) for name in OPERATOR_SOURCES)):
+        if value and value.strip():
+            return value.strip()
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no login name, no passwd entry, no pwd
+        return None
+    return user.strip() or None
+
+
 def add_options(parser: pytest.Parser) -> None:
     """Every gonogo option, in one group, help in one voice."""
     group = parser.getgroup("gonogo", "gonogo: deployment checklist gate")
@@ -143,6 +164,15 @@ def add_options(parser: pytest.Parser) -> None:
         type=_existing_file("--signoffs"),
         help="YAML file of recorded sign-offs for manual checklist items "
         "(item, who, role, when, release, environment, ticket, expires).",
+    )
+    group.addoption(
+        "--operator",
+        dest="gonogo_operator",
+        default=None,
+        metavar="NAME",
+        help="who runs the release (default: $GONOGO_OPERATOR, else the CI actor "
+        "$GITHUB_ACTOR or $GITLAB_USER_LOGIN, else the OS user). Where an environment "
+        "requires approval, this person's own sign-off does not count (four eyes).",
     )
     group.addoption(
         "--no-gate",
@@ -253,6 +283,8 @@ class Settings:
     rollback: str = "plan"
     """plan | auto | off."""
     signoffs: Path | None = None
+    operator: str | None = None
+    """Who runs the release (see resolve_operator); None when it cannot be told."""
     gate: bool = True
     """False with --no-gate: every phase runs even after a failure."""
     from_phase: str | None = None
@@ -295,6 +327,7 @@ class Settings:
             execute=config.getoption("execute"),
             rollback=config.getoption("gonogo_rollback"),
             signoffs=config.getoption("signoffs"),
+            operator=resolve_operator(config.getoption("gonogo_operator")),
             gate=not config.getoption("no_gate"),
             from_phase=config.getoption("from_phase"),
             phases=tuple(config.getoption("gonogo_phases")),

@@ -408,13 +408,13 @@ def signoffs(view: RunView) -> str:
         f"<tr><td>{t(r.binding['title'])}</td><td>{t(s.get('who', ''))}</td>"
         f"<td>{t(s.get('role', ''))}</td><td>{t(s.get('when', ''))}</td>"
         f"<td>{t(s.get('ticket') or s.get('link') or '')}</td>"
-        f"<td>{t(s.get('expires', ''))}</td></tr>"
+        f"<td>{t(s.get('expires', ''))}</td><td>{t(s.get('operator') or '')}</td></tr>"
         for r, s in pairs
     )
     return (
         '<section id="gonogo-signoffs" class="gonogo-section"><h2>Sign-offs</h2>'
         '<table class="gonogo-table signoffs"><thead><tr><th>Item</th><th>Who</th><th>Role</th>'
-        "<th>When</th><th>Ticket</th><th>Expires</th></tr></thead>"
+        "<th>When</th><th>Ticket</th><th>Expires</th><th>Release run by</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></section>"
     )
 

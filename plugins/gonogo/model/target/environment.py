@@ -121,6 +121,9 @@ class Approval(StrictModel):
     required: bool = False
     role: str = "self-service"
     """Who approves: change-management, technical-lead, self-service."""
+    self_approval: bool = False
+    """Whether the person who runs the release may also sign off its manual
+    items. Off by default: where approval is required, it takes four eyes."""
 
 
 class Webhook(StrictModel):
