@@ -69,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments for pytest")
     check.set_defaults(func=cmd_check)
     from gonogo.cli import rbac as rbac_command
+    from gonogo.cli import signoff as signoff_command
 
     rbac_command.register(sub)
+    signoff_command.register(sub)
     for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
         entry.load()(sub)
     return parser

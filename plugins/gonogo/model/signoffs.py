@@ -20,6 +20,8 @@ it was given in the past and has not expired.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +29,8 @@ from typing import Any
 
 import yaml
 
-from gonogo.model.yamlsource import Document, Loc, load_yaml
+from gonogo.errors import ConfigError
+from gonogo.model.yamlsource import Document, Loc, load_yaml, parse_yaml, read_source
 
 DEFAULT_VALIDITY = timedelta(days=7)
 _FIELDS = ("item", "who", "role", "when", "release", "environment", "ticket", "link", "expires")
@@ -78,7 +81,12 @@ def load_signoffs(path: Path) -> list[SignOff]:
     The file is read like a target file (:func:`gonogo.model.yamlsource.load_yaml`):
     a key written twice in one entry is refused rather than the last one
     credited, and aliases are held to the same budget."""
-    document = load_yaml(path)
+    return parse_signoffs(read_source(path), path)
+
+
+def parse_signoffs(text: str, path: Path) -> list[SignOff]:
+    """:func:`load_signoffs` for ``text`` that is, or is to become, ``path``."""
+    document = parse_yaml(text, path)
     data = document.data
     if not isinstance(data, dict) or not isinstance(data.get("signoffs"), list):
         raise document.error(
@@ -207,3 +215,64 @@ def find_signoff(
         else:
             valid.append(e)
     return (max(valid, key=lambda e: e.when) if valid else None), refused
+
+
+def append_signoff(path: Path, entry: dict[str, Any]) -> str:
+    """Add ``entry`` to the sign-off file at ``path`` (created if absent) and
+    return the entry as written, in YAML.
+
+    The entry is appended to the file's text, so the entries and comments
+    already there stay as they were; only when that text would not read back
+    as the old entries plus this one (a flow-style list, a key after the
+    list) is the file written afresh from its entries, without its comments.
+    Either way the result is read back before it replaces the file, which it
+    does in one step, readable by its owner only: a half-written or unreadable
+    file never takes the place of the record."""
+    block = yaml.safe_dump([entry], sort_keys=False, default_flow_style=False, allow_unicode=True)
+    if path.is_file():
+        old_text = read_source(path)
+        earlier = parse_signoffs(old_text, path)
+        appended = _appended(path, old_text, block, len(earlier) + 1)
+        if appended is None:
+            entries = [*parse_yaml(old_text, path).data["signoffs"], entry]
+            appended = yaml.safe_dump({"signoffs": entries}, sort_keys=False, allow_unicode=True)
+        text = appended
+    else:
+        text = "signoffs:\n" + _indented(block, "  ")
+    parse_signoffs(text, path)
+    _replace(path, text)
+    return block
+
+
+def _appended(path: Path, old_text: str, block: str, count: int) -> str | None:
+    """``old_text`` with ``block`` added as the list's last entry, or None when
+    no indentation makes it read back as ``count`` entries."""
+    base = old_text if old_text.endswith("\n") else old_text + "\n"
+    for indent in ("  ", "", "    "):
+        text = base + _indented(block, indent)
+        try:
+            if len(parse_signoffs(text, path)) == count:
+                return text
+        except ConfigError:
+            continue
+    return None
+
+
+def _indented(block: str, indent: str) -> str:
+    return "".join(indent + line if line.strip() else line for line in block.splitlines(True))
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to a private file beside ``path`` and move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
