@@ -118,3 +118,14 @@ def test_operator_is_none_when_no_user_can_be_told(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(getpass, "getuser", no_user)
     assert resolve_operator(None, {}) is None
+
+
+def test_html_report_shows_who_ran_the_release_beside_the_approver(
+    manual: pytest.Pytester,
+) -> None:
+    result = manual.runpytest(*RUN, "--env", "production", "--operator", "Sam Release")
+    assert result.ret == 0
+    page = (manual.path / "reports" / "gonogo.html").read_text(encoding="utf-8")
+    signoffs = page[page.index('id="gonogo-signoffs"') :]
+    assert "<th>Release run by</th>" in signoffs
+    assert "<td>Dana Ops</td>" in signoffs and "<td>Sam Release</td>" in signoffs
