@@ -18,7 +18,7 @@ from pathlib import Path
 from gonogo.engine.settings import ENVIRONMENTS
 from gonogo.errors import ConfigError
 from gonogo.model.checklist import Checklist, load_checklist
-from gonogo.model.signoffs import DEFAULT_VALIDITY, append_signoff
+from gonogo.model.signoffs import DEFAULT_VALIDITY, append_signoff, parse_timestamp
 
 DEFAULT_CHECKLIST = "docs/checklists.md"
 
@@ -153,12 +153,11 @@ def checked_title(checklist: Checklist, title: str) -> str:
 
 def _timestamp(value: str, option: str) -> datetime:
     try:
-        stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_timestamp(value)
     except ValueError as e:
         raise ConfigError(
             f"{option} {value!r}: not a timestamp; write it as 2026-11-27T01:40:00Z"
         ) from e
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")

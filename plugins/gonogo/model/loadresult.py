@@ -25,15 +25,13 @@ holds one entry per sampling interval, ``t_s`` seconds after ``started``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gonogo.errors import ConfigError
-from gonogo.model.yamlsource import load_json
+from gonogo.model.yamlsource import load_json, replace_atomically
 
 
 @dataclass(frozen=True)
@@ -139,12 +137,8 @@ def file_name(result: LoadRecord) -> str:
 
 def write(directory: Path, result: LoadRecord) -> Path:
     """Write ``result`` atomically into ``directory``; returns the file's path."""
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / file_name(result)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".load-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(result.to_dict(), f, indent=1)
-    os.replace(tmp, path)
+    replace_atomically(path, json.dumps(result.to_dict(), indent=1))
     return path
 
 

@@ -20,8 +20,6 @@ it was given in the past and has not expired.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +28,14 @@ from typing import Any
 import yaml
 
 from gonogo.errors import ConfigError
-from gonogo.model.yamlsource import Document, Loc, load_yaml, parse_yaml, read_source
+from gonogo.model.yamlsource import (
+    Document,
+    Loc,
+    load_yaml,
+    parse_yaml,
+    read_source,
+    replace_atomically,
+)
 
 DEFAULT_VALIDITY = timedelta(days=7)
 _FIELDS = ("item", "who", "role", "when", "release", "environment", "ticket", "link", "expires")
@@ -62,17 +67,22 @@ class SignOff:
         return data
 
 
+def parse_timestamp(text: str) -> datetime:
+    """An ISO 8601 timestamp (``Z`` allowed); one without a zone is UTC.
+    ValueError when ``text`` is none."""
+    stamp = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
 def _timestamp(value: Any, field_name: str, document: Document, loc: Loc) -> datetime:
     if isinstance(value, datetime):
-        stamp = value
-    else:
-        try:
-            stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError as e:
-            raise document.error(
-                loc, f"{field_name}: {value!r} is not a timestamp; write it as 2026-11-27T01:40:00Z"
-            ) from e
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return parse_timestamp(str(value))
+    except ValueError as e:
+        raise document.error(
+            loc, f"{field_name}: {value!r} is not a timestamp; write it as 2026-11-27T01:40:00Z"
+        ) from e
 
 
 def load_signoffs(path: Path) -> list[SignOff]:
@@ -240,7 +250,7 @@ def append_signoff(path: Path, entry: dict[str, Any]) -> str:
     else:
         text = "signoffs:\n" + _indented(block, "  ")
     parse_signoffs(text, path)
-    _replace(path, text)
+    replace_atomically(path, text, mode=0o600)
     return block
 
 
@@ -260,19 +270,3 @@ def _appended(path: Path, old_text: str, block: str, count: int) -> str | None:
 
 def _indented(block: str, indent: str) -> str:
     return "".join(indent + line if line.strip() else line for line in block.splitlines(True))
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to a private file beside ``path`` and move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -25,7 +25,9 @@ of the anchor that multiplies it.
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -98,6 +100,26 @@ def read_source(path: str | Path, kind: str = "YAML") -> str:
             f"cannot be read: {e.strerror or e}; check its permissions", file=file
         ) from None
     return decode_text(raw, file, "file")
+
+
+def replace_atomically(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and move it into place
+    in one step, so a reader sees the old file or the new one, never half of
+    one; ``mode`` (e.g. 0o600 for a file only its owner may read) is set before
+    the move. The temporary file is removed when anything fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def load_yaml(path: str | Path) -> Document:

@@ -10,13 +10,12 @@ good record behind a bad file."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from gonogo.errors import ProbeError
 from gonogo.model.records import RecordError, RunRecord, matches, newest_first, slug
 from gonogo.model.records import read as read_record
+from gonogo.model.yamlsource import replace_atomically
 
 SUFFIX = ".json"
 PREFIX = "run-"
@@ -31,12 +30,8 @@ class DirectoryStore:
 
     def put(self, record: RunRecord) -> str:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / f"{PREFIX}{slug(record.id, 120)}{SUFFIX}"
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".run-", suffix=SUFFIX)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(record.to_dict(), f, indent=1, default=str)
-            os.replace(tmp, path)
+            replace_atomically(path, json.dumps(record.to_dict(), indent=1, default=str))
         except OSError as e:
             raise ProbeError(
                 f"cannot write the run record into {self.directory}: {e}; make the directory "
