@@ -14,7 +14,26 @@ from collections.abc import Callable
 import pytest
 from gonogo.checks import Evidence, Item, KubeClient, ProbeError, Target
 
-from suites.deploy.plan import DeployOutcome, item_documents, item_services
+from suites.deploy.plan import (
+    SEED_ITEM_TIERS,
+    DeployOutcome,
+    deploy_items,
+    item_documents,
+    item_services,
+    item_tiers,
+)
+
+SEED_IDS = {
+    "Deploy Redis (cache/session store)": "redis",
+    "Deploy MCP services (core functionality)": "mcp-core",
+    "Deploy dashboard and business logic": "dashboard-business",
+    "Deploy integration services": "integrations",
+    "Deploy MCP Business service": "mcp-business",
+    "Deploy ingress and networking": "ingress-networking",
+    "Deploy monitoring stack": "monitoring",
+}
+"""Test ids of the seed's deploy items, kept as they were; other items are
+named by their title."""
 
 
 @pytest.fixture
@@ -27,14 +46,28 @@ def deploy_item(
     evidence: Evidence,
     checklist_item: Item,
     rollout_progress: Callable[[str], None],
+    request: pytest.FixtureRequest,
 ) -> Callable[[], DeployOutcome]:
     """Deploy the bound item: apply, wait for rollouts, check health and version."""
 
     def run() -> DeployOutcome:
         __tracebackhide__ = True
-        from gonogo.checks import apply, changes, check_health_many, release, rollout
+        from gonogo.checks import apply, changes, check_health_many, checklist_of, release, rollout
 
-        documents, images = item_documents(target, checklist_item)
+        titles = list(deploy_items(checklist_of(request.config)))
+        tiers = item_tiers(target, checklist_item.title, titles)
+        evidence.note("tiers", ", ".join(tiers) or "none of the target's")
+        documents, images = item_documents(target, checklist_item, titles)
+        if not documents:
+            evidence.note(
+                "not applicable",
+                f"no service of {target.source} is in this item's tiers and its commands "
+                "name no manifest",
+            )
+            pytest.skip(
+                f"not applicable: {target.name} has no services for "
+                f"{checklist_item.title!r} (tiers: {', '.join(t for t, _ in target.tiers())})"
+            )
         outcome = DeployOutcome(images=images)
         mapper = apply.ResourceMapper(kube)
         rows = []
@@ -77,7 +110,7 @@ def deploy_item(
         released = {s.name for s in target.release_services()}
         checks = [
             (service, target.release if service.name in released else None)
-            for service in item_services(target, checklist_item.title)
+            for service in item_services(target, checklist_item.title, titles)
         ]
         problems = check_health_many(target, environment, checks, 30.0)
         outcome.problems += [
@@ -94,11 +127,24 @@ BUILD_IMAGES = "Build images for all services"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One image test per sub-item of "Build images for all services", named
-    after the service and bound to that sub-item."""
+    """One rollout test per "Deploy ..." item of the checklist, and one image
+    test per sub-item of "Build images for all services", each bound to its
+    item."""
+    from gonogo.checks import checklist_of
+
+    if getattr(metafunc.function, "deploy_items", False):
+        titles = list(deploy_items(checklist_of(metafunc.config)))
+        if not titles:
+            titles = list(SEED_ITEM_TIERS)
+        metafunc.parametrize(
+            "tier",
+            [
+                pytest.param(SEED_IDS.get(title) or _slug(title), marks=pytest.mark.item(title))
+                for title in titles
+            ],
+        )
     if not getattr(metafunc.function, "image_subitems", False):
         return
-    from gonogo.checks import checklist_of
 
     checklist = checklist_of(metafunc.config)
     parents = [i for i in checklist.all_items() if i.title == BUILD_IMAGES]
@@ -108,3 +154,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         [pytest.param(name, marks=pytest.mark.item(name)) for name in names],
         ids=names,
     )
+
+
+def _slug(title: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")

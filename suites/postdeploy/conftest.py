@@ -82,9 +82,13 @@ def health_round_factory(target: Target, environment: str) -> Callable[[], Healt
     return lambda: HealthRound(target, environment)
 
 
-def dashboard_service(target: Target) -> Service | None:
-    """The service that serves the UI: the first whose name says dashboard."""
-    return next((s for s in target.services if "dashboard" in s.name), None)
+def dashboard_service(target: Target, environment: str) -> Service | None:
+    """The service that serves the UI, as the target says (``dashboard: true``
+    on a service, else one whose name says dashboard); None where the system
+    has none or the environment lists ``dashboard`` as absent."""
+    if target.is_absent("dashboard", environment):
+        return None
+    return target.dashboard_service()
 
 
 def external_requests(
@@ -95,8 +99,7 @@ def external_requests(
     references but that cannot be read fails the check by name."""
     from gonogo.checks import requests_for
 
-    absent = target.environment(environment).absent
-    apis = [a for a in target.external_apis if a.name not in absent]
+    apis = [a for a in target.external_apis if not target.is_absent(a.name, environment)]
     requests = [requests_for(a, environment, token(secrets, a.token, a.name))[1] for a in apis]
     return apis, requests
 

@@ -212,8 +212,17 @@ def test_configuration_validation(
 ) -> None:
     """The environment's ConfigMaps render, pass a server-side dry run, hold the
     required keys and nothing that belongs to another environment."""
+    if target.is_absent("configmaps", environment) and (
+        "configmaps" in env_policy.absent or not env_policy.required_config_keys
+    ):
+        evidence.note("not applicable", f"{target.source} lists no ConfigMaps for {environment}")
+        pytest.skip(f"not applicable: {target.name} has no ConfigMaps in {environment}")
     paths: list[Path] = target.configmap_paths(environment)
-    assert paths, f"environment {environment} lists no configmaps in the target; add them"
+    assert paths, (
+        f"environment {environment} requires config keys "
+        f"({', '.join(env_policy.required_config_keys)}) but lists no configmaps; add "
+        f"environments.{environment}.configmaps, or drop required_config_keys"
+    )
     documents = load_documents(paths)
     configmaps = [d for d in documents if d.get("kind") == "ConfigMap"]
     assert configmaps, f"{', '.join(p.name for p in paths)} hold no ConfigMap"

@@ -114,6 +114,10 @@ async def probe_async(
     verify: bool = True,
     deadline: float | None = None,
 ) -> list[HttpResult]:
+    if not requests:
+        # Nothing to ask: asyncio.wait refuses an empty set, and "no requests"
+        # has one honest answer, no results.
+        return []
     gate = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(

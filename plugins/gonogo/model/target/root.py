@@ -75,8 +75,12 @@ SYSTEMS: tuple[str, ...] = (
     "github",
     "release_notes",
     "security_scan",
+    "configmaps",
+    "dashboard",
+    "external_apis",
 )
-"""Names an environment may list under ``absent`` (besides external API names)."""
+"""Names an environment may list under ``absent`` (besides external API names);
+``external_apis`` marks every external API absent at once."""
 
 
 class Target(StrictModel):
@@ -253,6 +257,33 @@ class Target(StrictModel):
         """Dependents first: the order to take a release back out."""
         return list(reversed(self._dependency_order))
 
+    def tiers(self) -> list[tuple[str, list[Service]]]:
+        """The services grouped by tier, tiers in the order their first service
+        deploys, services in dependency order. The tiers are the target's own
+        words; when no service names one, tier N holds the services whose
+        longest chain of dependencies is N - 1 long ("tier-1" needs nothing)."""
+        named = any("tier" in service.model_fields_set for service in self.services)
+        depth: dict[str, int] = {}
+        groups: dict[str, list[Service]] = {}
+        for service in self._dependency_order:
+            depth[service.name] = 1 + max(
+                (depth[d] for d in service.depends_on if d in depth), default=0
+            )
+            tier = service.tier if named else f"tier-{depth[service.name]}"
+            groups.setdefault(tier, []).append(service)
+        if not named:
+            return sorted(groups.items(), key=lambda group: int(group[0].split("-")[1]))
+        return list(groups.items())
+
+    def dashboard_service(self) -> Service | None:
+        """The service whose UI the dashboard check opens: the one marked
+        ``dashboard: true``; when no service says either way, the first whose
+        name says dashboard; None when the system has no UI."""
+        marked = [s for s in self.services if s.dashboard is not None]
+        if marked:
+            return next((s for s in marked if s.dashboard), None)
+        return next((s for s in self.services if "dashboard" in s.name), None)
+
     def release_services(self) -> list[Service]:
         """Services whose image this release builds, in dependency order."""
         return [service for service in self._dependency_order if service.image]
@@ -340,8 +371,17 @@ class Target(StrictModel):
     def is_absent(self, system: str, environment: str) -> bool:
         """Whether ``system`` does not exist for ``environment``: listed under
         ``absent``, or its section or URL is missing from the target."""
-        if system in self.environment(environment).absent:
+        absent = self.environment(environment).absent
+        if system in absent:
             return True
+        if system == "external_apis":
+            return not [a for a in self.external_apis if a.name not in absent]
+        if system in {api.name for api in self.external_apis} and "external_apis" in absent:
+            return True
+        if system == "configmaps":
+            return not self.environment(environment).configmaps
+        if system == "dashboard":
+            return self.dashboard_service() is None
         if system in ("prometheus", "alertmanager", "grafana", "loki"):
             return getattr(self.monitoring, system) is None
         sections: dict[str, object] = {

@@ -70,12 +70,17 @@ class Service(StrictModel):
     """Repository name without registry or tag; None for an image the release does
     not build (e.g. Redis runs an upstream image)."""
     tier: str = "core"
+    """The target's own word for the group the service deploys with; when no
+    service of the target names one, tiers come from the dependency graph."""
     depends_on: list[Name] = Field(default_factory=list)
     health_path: UrlPath | None = None
     version_path: UrlPath | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     rollout_timeout_s: Seconds = 300.0
     critical: bool = True
+    dashboard: bool | None = None
+    """Whether the service serves the UI the dashboard check opens; unset on
+    every service: the one whose name says dashboard, if any."""
 
     @property
     def deployment_name(self) -> str:
