@@ -1,6 +1,8 @@
-"""The demo system in the cluster: CRDs, namespaces, Secrets and the seed's
+"""The demo systems in the cluster: CRDs, namespaces, Secrets and the seed's
 manifests, applied at release v1.0.0 with server-side apply, in the order the
-checklist deploys them."""
+checklist deploys them; and the second sample application, the ledger (four
+services of its own in namespace ``ledger``, ``sandbox/manifests/ledger/``),
+which shares nothing with the seed's system but the cluster."""
 
 from __future__ import annotations
 
@@ -41,13 +43,17 @@ ORDER = (
 )
 """The seed's deployment order; configmap-staging.yaml is applied to staging only."""
 
+LEDGER_NAMESPACE = "ledger"
+LEDGER_DIR = "ledger"
+"""The second sample application's namespace and its folder under sandbox/manifests."""
+
 NAMESPACE_MANIFEST = """\
 apiVersion: v1
 kind: Namespace
 metadata:
   name: {name}
   labels:
-    app.kubernetes.io/part-of: sophia
+    app.kubernetes.io/part-of: {part_of}
     sandbox.gonogo.dev/environment: {environment}
 """
 
@@ -71,8 +77,36 @@ def files_for(repo: Path, namespace: str) -> list[Path]:
     return paths
 
 
+def ledger_files(repo: Path) -> list[Path]:
+    """The ledger's manifests, one file per service; there must be some."""
+    paths = sorted((sandbox_dir(repo) / "manifests" / LEDGER_DIR).glob("*.yaml"))
+    if not paths:
+        raise SandboxError(
+            f"ledger manifests missing in {sandbox_dir(repo) / 'manifests' / LEDGER_DIR}; "
+            "restore sandbox/manifests/ledger/"
+        )
+    return paths
+
+
+def apply_ledger(cfg: SandboxConfig, bin_path: Path, repo: Path, namespace: str) -> None:
+    """The second sample application at v1.0.0 in ``namespace``: its namespace
+    and its four services, nothing of the seed's system."""
+    _apply(
+        cfg,
+        bin_path,
+        ["-f", "-"],
+        stdin=NAMESPACE_MANIFEST.format(name=namespace, part_of="ledger", environment="production"),
+    )
+    files = [arg for path in ledger_files(repo) for arg in ("-f", str(path))]
+    _apply(cfg, bin_path, ["-n", namespace, *files])
+
+
 def apply(cfg: SandboxConfig, bin_path: Path, repo: Path, namespace: str) -> None:
-    """CRDs, the namespace, the Secrets and the manifests, in one pass each."""
+    """CRDs, the namespace, the Secrets and the manifests, in one pass each
+    (namespace ``ledger``: the second sample application instead)."""
+    if namespace == LEDGER_NAMESPACE:
+        apply_ledger(cfg, bin_path, repo, namespace)
+        return
     environment = "staging" if namespace == STAGING_NAMESPACE else "production"
     _apply(cfg, bin_path, ["-f", str(sandbox_dir(repo) / "crds")])
     _check(
@@ -93,7 +127,7 @@ def apply(cfg: SandboxConfig, bin_path: Path, repo: Path, namespace: str) -> Non
         cfg,
         bin_path,
         ["-f", "-"],
-        stdin=NAMESPACE_MANIFEST.format(name=namespace, environment=environment),
+        stdin=NAMESPACE_MANIFEST.format(name=namespace, part_of="sophia", environment=environment),
     )
     files = ["-f", str(sandbox_dir(repo) / "secrets")]
     for path in files_for(repo, namespace):

@@ -80,7 +80,8 @@ def reset(cfg: SandboxConfig, *, out: Out = print) -> float:
 
 
 def demo_namespaces(cfg: SandboxConfig, bin_path: Path) -> list[str]:
-    """``sophia``, and ``sophia-staging`` when ``up --namespace-staging`` made it."""
+    """``sophia``, ``sophia-staging`` when ``up --namespace-staging`` made it,
+    and ``ledger`` (the second sample application)."""
     found = cluster.kubectl(
         cfg, bin_path, "get", "namespace", manifests.STAGING_NAMESPACE,
         "--ignore-not-found", "-o", "name",
@@ -88,7 +89,7 @@ def demo_namespaces(cfg: SandboxConfig, bin_path: Path) -> list[str]:
     if found.returncode != 0:
         raise SandboxError(f"cannot list namespaces: {found.stderr.strip()}")
     staging = [manifests.STAGING_NAMESPACE] if found.stdout.strip() else []
-    return [manifests.NAMESPACE, *staging]
+    return [manifests.NAMESPACE, *staging, manifests.LEDGER_NAMESPACE]
 
 
 def heal(cfg: SandboxConfig, bin_path: Path, namespace: str) -> list[str]:

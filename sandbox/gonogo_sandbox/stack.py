@@ -77,6 +77,8 @@ def up(cfg: SandboxConfig, *, staging: bool = False, out: Out = print) -> float:
     for ns in namespaces:
         manifests.apply(cfg, bin_path, repo, ns)
         step("demo system", f"manifests applied to {ns} at release {manifests.RELEASE}")
+    manifests.apply_ledger(cfg, bin_path, repo, manifests.LEDGER_NAMESPACE)
+    step("ledger", f"manifests applied to {manifests.LEDGER_NAMESPACE} at {manifests.RELEASE}")
 
     start_demo(cfg)
     step("http mirror", f"serving at {cfg.url('demo')}")
@@ -97,6 +99,8 @@ def up(cfg: SandboxConfig, *, staging: bool = False, out: Out = print) -> float:
     for ns in namespaces:
         manifests.wait_available(cfg, bin_path, ns, timeout=120)
         step("demo system", f"every Deployment in {ns} Available")
+    manifests.wait_available(cfg, bin_path, manifests.LEDGER_NAMESPACE, timeout=120)
+    step("ledger", f"every Deployment in {manifests.LEDGER_NAMESPACE} Available")
 
     write_env(cfg)
     out(

@@ -7,7 +7,7 @@ import pytest
 from gonogo.checks import Environment, Evidence, ManifestCheck, RegistryClient, Target
 
 from suites.deploy.plan import deploy_items, item_documents
-from suites.sections import required
+from suites.sections import present, required
 
 
 def _image_problem(check: ManifestCheck) -> str:
@@ -65,19 +65,21 @@ test_service_image.image_subitems = True  # type: ignore[attr-defined]
 
 @pytest.mark.item("Image security scanning")
 def test_image_security_scanning(
-    target: Target, env_policy: Environment, registry: RegistryClient, evidence: Evidence
+    target: Target,
+    environment: str,
+    env_policy: Environment,
+    registry: RegistryClient,
+    evidence: Evidence,
 ) -> None:
     """The security scan report covers, by digest, each release image about to be deployed, and
     holds no finding at or above the environment's limit."""
     from gonogo.checks import scan
 
-    assert target.security_scan is not None, (
-        f"no security_scan report in {target.source}; add security_scan.report"
-    )
-    report = scan.load(target.security_scan.report, target.security_scan.format)
+    security_scan = present(target.security_scan, target, "security_scan", environment)
+    report = scan.load(security_scan.report, security_scan.format)
     images = [target.image_ref(s) for s in target.release_services()]
     checks = registry.head_all(images)
-    text = target.security_scan.report.read_text(encoding="utf-8")
+    text = security_scan.report.read_text(encoding="utf-8")
     unscanned = []
     rows = []
     for check in checks:
@@ -101,12 +103,12 @@ def test_image_security_scanning(
     assert not unscanned, (
         "the scan report does not cover the images about to be deployed: "
         + "; ".join(unscanned)
-        + f"; rescan them into {target.security_scan.report}"
+        + f"; rescan them into {security_scan.report}"
     )
     assert not blocking, (
         f"{len(blocking)} findings at or above {env_policy.scan_severity_limit}: "
         + ", ".join(sorted({f.id for f in blocking})[:10])
-        + f"; see {target.security_scan.report}"
+        + f"; see {security_scan.report}"
     )
 
 

@@ -18,6 +18,9 @@ def _apply_and_prove(
     __tracebackhide__ = True
     from gonogo.checks import apply, changes
 
+    if not paths:
+        evidence.note("not applicable", "the item names no manifest and the target lists none")
+        pytest.skip("not applicable: nothing to apply (the item's commands name no manifest)")
     missing = [str(p) for p in paths if not p.exists()]
     assert not missing, (
         f"manifests not found: {', '.join(missing)}; check the target's manifests_dir"

@@ -135,6 +135,12 @@ def test_performance_testing(
             f"not applicable: {environment} has no earlier environment whose load results "
             "could prove this release; its own stage's load items measure it"
         )
+    if source not in target.environments:
+        evidence.note("not applicable", f"{target.source} has no {source} environment")
+        pytest.skip(
+            f"not applicable: {target.name} has no {source} environment whose load results "
+            "could prove this release; the post-deployment load items measure it"
+        )
     command = records.STAGING_COMMAND.format(target=target.source)
     found = records.latest_with_item(
         run_records,

@@ -19,6 +19,11 @@ REPOSITORIES: tuple[str, ...] = (
     "sophia-mcp-business",
     "sophia-redis",
     "sophia-maintenance",
+    # the second sample application (targets/ledger.yaml)
+    "ledger-store",
+    "ledger-accounts",
+    "ledger-payments",
+    "ledger-gateway",
 )
 
 RELEASES: dict[str, str] = {
