@@ -312,15 +312,15 @@ def test_checklist_listing_shows_bindings_and_gaps_and_runs_nothing(
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
-            "Pre-Deployment Checklist  [-m predeploy]",
+            "Pre-Deployment Checklist  [[]-m pre_deployment_checklist or -m predeploy[]]",
             "  Planning",
             "    [ ] Change approval  -- no test",
             "  Readiness",
             "    [x] Cluster healthy",
             "          test_suite.py::test_cluster[[]shop[]]",
-            "Production Deployment Checklist  [-m deploy]",
+            "Production Deployment Checklist  [[]-m production_deployment_checklist or -m deploy[]]",
             "  Phase 1: Validate (T-30 minutes)  T-30",
-            "Emergency Procedures  [-m emergency]",
+            "Emergency Procedures  [[]-m emergency_procedures or -m emergency, remedial*",
             "    [x] step Immediate Response",
             "9 checklist items, 1 emergency steps; 7 with tests, 3 without",
         ]

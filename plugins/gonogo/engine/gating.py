@@ -87,7 +87,7 @@ class Gatekeeper:
             "phase",
             target=target_id,
             stage=phase.stage.title,
-            stage_key=phase.stage.key,
+            stage_key=phase.stage.name,
             phase=phase.title,
             short=phase.short_name,
             offset=phase.offset_minutes,
@@ -131,7 +131,7 @@ class Gatekeeper:
         criteria = target.environment(env).rollback
         failure = Failure(
             target_id=target_id,
-            stage=run.phase.stage.key,
+            stage=run.phase.stage.name,
             phase=run.phase.short_name,
             failed_items=list(run.failed),
             measurements=list(run.measurements),

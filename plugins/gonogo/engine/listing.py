@@ -35,7 +35,9 @@ def _print_checklist(session: pytest.Session) -> None:
     total = without = 0
     for stage in checklist.timeline(list(settings.stage_order) or None):
         write("")
-        write(f"{stage.title}  [-m {stage.key}]")
+        select = " or ".join(f"-m {m}" for m in stage.markers)
+        remedial = ", remedial: never blocked" if stage.remedial else ""
+        write(f"{stage.title}  [{select}{remedial}]")
         for phase in stage.phases:
             offset = (
                 f"  {format_offset(phase.offset_minutes)}"

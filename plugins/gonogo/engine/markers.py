@@ -59,6 +59,38 @@ def register_markers(config: pytest.Config) -> None:
         config.addinivalue_line("markers", text)
 
 
+RESERVED_MARKERS: frozenset[str] = frozenset(
+    {"item", "env", "mutating", "manual", "kube_access", "xdist_group"}
+    | {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"}
+    | {"tryfirst", "trylast", "allure_label", "allure_link", "allure_display_name"}
+)
+"""Markers with a meaning of their own: a stage named so would change every
+test bound to it (a "## Manual" stage would make its checks need sign-offs)."""
+
+
+def register_stage_markers(config: pytest.Config, checklist: Checklist) -> None:
+    """Register each stage's own marker, so ``-m pre_flight`` selects it under
+    ``--strict-markers``; a stage whose marker already means something else is
+    a usage error naming the fix."""
+    known = set(STAGE_KEYS)
+    for stage in checklist.stages:
+        if stage.marker in RESERVED_MARKERS:
+            raise pytest.UsageError(
+                f"{checklist.source}:{stage.line}: stage {stage.title!r} would be selected "
+                f"with -m {stage.marker}, a marker that means something else; map it to "
+                f"another marker with the ini option gonogo_stage_markers "
+                f"('{stage.title} = <marker>')"
+            )
+        if stage.marker in known:
+            continue
+        known.add(stage.marker)
+        config.addinivalue_line(
+            "markers",
+            f"{stage.marker}: the checklist stage {stage.title!r}; set from the item(...) "
+            f"binding, select with -m {stage.marker}. {PROVIDED}",
+        )
+
+
 class BindingError(Exception):
     """An item(...) marker that names no checklist item, or more than one."""
 
@@ -75,7 +107,12 @@ class Binding:
 
     @property
     def stage_key(self) -> str:
-        return self.item.stage.key
+        """The stage's name in records and reports: its stage word, else its marker."""
+        return self.item.stage.name
+
+    @property
+    def stage_markers(self) -> tuple[str, ...]:
+        return self.item.stage.markers
 
     @property
     def remedial(self) -> bool:
@@ -170,6 +207,7 @@ __all__ = [
     "BindingError",
     "environments_of",
     "register_markers",
+    "register_stage_markers",
     "resolve",
     "service_of",
     "target_of",

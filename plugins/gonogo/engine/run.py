@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gonogo.engine.markers import register_stage_markers
 from gonogo.engine.settings import Settings, get_settings
 from gonogo.model.checklist import Checklist, load_checklist
 from gonogo.model.signoffs import SignOff, load_signoffs
@@ -74,7 +75,23 @@ def _checklist_at_configure(config: pytest.Config, settings: Settings) -> Checkl
     )
     if not needed and not settings.checklist.exists():
         return None
-    return load_checklist(settings.checklist)
+    return _load_checklist(config, settings)
+
+
+def _load_checklist(config: pytest.Config, settings: Settings) -> Checklist:
+    """The checklist read with the team's stage naming, its stage markers
+    registered (so ``--strict-markers`` knows them) and gonogo_stage_order
+    checked against them."""
+    checklist = load_checklist(settings.checklist, settings.stage_naming)
+    register_stage_markers(config, checklist)
+    known = {m for stage in checklist.stages for m in stage.markers}
+    unknown = [name for name in settings.stage_order if name not in known]
+    if unknown:
+        raise pytest.UsageError(
+            f"gonogo_stage_order names {', '.join(unknown)}, no stage of the checklist; "
+            f"its stage markers: {', '.join(sorted(known))}"
+        )
+    return checklist
 
 
 def run_suites_for_targets(config: pytest.Config, settings: Settings) -> None:
@@ -91,7 +108,7 @@ def checklist_of(config: pytest.Config) -> Checklist:
     and the fix when the run has none."""
     checklist = config.stash.get(CHECKLIST_KEY, None)
     if checklist is None:
-        checklist = load_checklist(get_settings(config).checklist)
+        checklist = _load_checklist(config, get_settings(config))
         config.stash[CHECKLIST_KEY] = checklist
     return checklist
 

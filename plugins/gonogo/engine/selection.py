@@ -95,7 +95,8 @@ def pytest_collection_modifyitems(
     bound = [i for i in items if BINDING_KEY in i.stash]
     for item in bound:
         binding = item.stash[BINDING_KEY]
-        item.add_marker(binding.stage_key)
+        for marker in binding.stage_markers:
+            item.add_marker(marker)
         item.user_properties.append((BINDING_PROPERTY, binding.to_property()))
     deselected: list[pytest.Item] = []
     if settings.environment:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from gonogo.model.checklist import StageNaming, valid_marker_name
+
 ENVIRONMENTS: tuple[str, ...] = ("production", "staging", "development")
 ROLLBACK_MODES: tuple[str, ...] = ("plan", "auto", "off")
 SETTINGS_KEY = pytest.StashKey["Settings"]()
@@ -266,7 +268,23 @@ def add_options(parser: pytest.Parser) -> None:
         type="linelist",
         default=[],
         help="order of the checklist's stages on the timeline, as stage markers "
-        "(predeploy, staging, deploy, postdeploy, rollback, emergency).",
+        "(a heading's marker such as pre_flight, or predeploy, staging, deploy, "
+        "postdeploy, rollback, emergency).",
+    )
+    parser.addini(
+        "gonogo_stage_markers",
+        type="linelist",
+        default=[],
+        help="'Heading = marker' lines: select that stage with -m marker instead of the "
+        "heading's slug. Mapped to predeploy, staging, deploy, postdeploy, rollback or "
+        "emergency, the stage takes that stage's meaning (e.g. 'Cut-over = deploy').",
+    )
+    parser.addini(
+        "gonogo_remedial_stages",
+        type="linelist",
+        default=[],
+        help="stages that exist for failures (by heading or marker): never blocked by a "
+        "failed phase, last on the timeline. Stages named rollback or emergency always are.",
     )
 
 
@@ -300,6 +318,9 @@ class Settings:
     """0: load runs in one Locust process; N: a master and N worker processes."""
     reports_dir: Path = Path("reports")
     stage_order: tuple[str, ...] = field(default=())
+    """gonogo_stage_order: stage markers; checked against the checklist once it is read."""
+    stage_naming: StageNaming = field(default_factory=StageNaming)
+    """gonogo_stage_markers and gonogo_remedial_stages."""
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -314,13 +335,6 @@ class Settings:
         if reports_opt or targets:
             _writable_dir(reports_dir, "--reports-dir")
         stage_order = tuple(config.getini("gonogo_stage_order"))
-        from gonogo.model.checklist import STAGE_KEYS
-
-        unknown = [s for s in stage_order if s not in STAGE_KEYS]
-        if unknown:
-            raise pytest.UsageError(
-                f"gonogo_stage_order names unknown stages {unknown}; use: {', '.join(STAGE_KEYS)}"
-            )
         return cls(
             targets=targets,
             environment=config.getoption("gonogo_env"),
@@ -340,8 +354,25 @@ class Settings:
             load_workers=config.getoption("load_workers"),
             reports_dir=reports_dir,
             stage_order=stage_order,
+            stage_naming=_stage_naming(config),
         )
 
 
 def get_settings(config: pytest.Config) -> Settings:
     return config.stash[SETTINGS_KEY]
+
+
+def _stage_naming(config: pytest.Config) -> StageNaming:
+    """The ini options that rename stages and say which are remedial."""
+    markers: dict[str, str] = {}
+    for line in config.getini("gonogo_stage_markers"):
+        heading, sep, marker = str(line).rpartition("=")
+        heading, marker = heading.strip(), marker.strip()
+        if not sep or not heading or not valid_marker_name(marker):
+            raise pytest.UsageError(
+                f"gonogo_stage_markers line {line!r} is not 'Heading = marker' with a marker "
+                "of letters, digits and underscores; e.g. 'Cut-over = cutover'"
+            )
+        markers[heading] = marker
+    remedial = frozenset(str(n).strip() for n in config.getini("gonogo_remedial_stages"))
+    return StageNaming(markers=markers, remedial=remedial)

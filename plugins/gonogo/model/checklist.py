@@ -3,8 +3,12 @@
 The Markdown file stays the source of truth that people read and edit; gonogo
 only parses it. The grammar is the one such checklists already use:
 
-* ``## Heading`` is a stage; ``### Heading`` a phase, whose T-offset is read
-  from the heading when it carries one ("(T-30 minutes)" is -30 minutes);
+* ``## Heading`` is a stage, named by the team: its marker is the heading's
+  slug ("## Pre-Flight" is ``-m pre_flight``), and a heading that carries one
+  of gonogo's stage words ("Pre-Deployment Checklist" carries ``predeploy``)
+  gets that marker too, so the words a team already uses keep working;
+* ``### Heading`` is a phase, whose T-offset is read from the heading when it
+  carries one ("(T-30 minutes)" is -30 minutes);
 * ``- [ ] **Title** - description`` is an item (the bold part is its title;
   without bold, the text up to " - " or ": " is), indented checkbox lines are
   sub-items of the item above, and fenced code blocks under an item are its
@@ -34,7 +38,11 @@ STAGE_KEYS: tuple[str, ...] = (
     "postdeploy",
     "emergency",
 )
-"""The stage markers a stage heading can map to, one per kind of stage."""
+"""gonogo's stage words: a heading that contains one also gets it as a marker,
+and ``rollback`` and ``emergency`` make a stage remedial."""
+
+PREPARATION_STAGES: frozenset[str] = frozenset({"predeploy", "staging"})
+"""Stages that prepare a release: first on the timeline, before any T-offset."""
 
 REMEDIAL_STAGES: frozenset[str] = frozenset({"rollback", "emergency"})
 """Stages that exist for failures: never blocked by a closed gate, and last on the timeline."""
@@ -60,6 +68,52 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _BOLD_TITLE = re.compile(r"^\*\*(.+?)\*\*\s*(?:[-:–—]\s*)?(.*)$")
 _OFFSET = re.compile(r"\bT\s*(?:([+\-−–±])\s*)?(\d{1,6})\s*(m|min|mins|minutes?|h|hours?)?\b", re.I)
 _OFFSET_TEXT = re.compile(r"\(\s*T\s*(?:[-+−–±]\s*)?\d[^)]*\)")
+
+
+_EXPRESSION_WORDS: frozenset[str] = frozenset({"and", "or", "not", "true", "false", "none"})
+"""Words a ``-m`` expression reads as operators or constants: never a marker."""
+
+
+def heading_slug(title: str) -> str:
+    """A stage's own marker, from its heading: lower case, T-offsets dropped,
+    runs of anything but letters and digits turned into one underscore
+    ("Pre-Flight (T-60)" -> "pre_flight"). A slug that would start with a
+    digit, or read as a ``-m`` operator, gets a ``stage_`` prefix."""
+    text = _OFFSET_TEXT.sub(" ", title).casefold()
+    slug = "_".join(re.findall(r"[^\W_]+", text))
+    if not slug or slug[0].isdigit() or slug in _EXPRESSION_WORDS:
+        slug = f"stage_{slug}" if slug else "stage"
+    return slug
+
+
+_MARKER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def valid_marker_name(name: str) -> bool:
+    """Whether ``name`` can be a stage marker that ``-m`` selects."""
+    return bool(_MARKER_NAME.match(name)) and name.casefold() not in _EXPRESSION_WORDS
+
+
+@dataclass(frozen=True)
+class StageNaming:
+    """How a team renames or classes its stages (the ini options
+    ``gonogo_stage_markers`` and ``gonogo_remedial_stages``)."""
+
+    markers: dict[str, str] = field(default_factory=dict)
+    """Heading (any case and spacing) -> the marker to use instead of its slug."""
+    remedial: frozenset[str] = frozenset()
+    """Stages that exist for failures, by heading or by any of their markers."""
+
+    def marker_for(self, title: str) -> str:
+        wanted = _norm(title)
+        for heading, marker in self.markers.items():
+            if _norm(heading) == wanted:
+                return marker
+        return heading_slug(title)
+
+    def is_remedial(self, stage: Stage) -> bool:
+        names = {_norm(stage.title), *stage.markers}
+        return stage.key in REMEDIAL_STAGES or bool(names & {_norm(r) for r in self.remedial})
 
 
 def stage_key_for(title: str) -> str | None:
@@ -146,18 +200,30 @@ class Phase:
 
 @dataclass
 class Stage:
-    """A ``##`` section of the checklist, mapped to one stage marker."""
+    """A ``##`` section of the checklist: the team's own stage."""
 
     title: str
     key: str
+    """The gonogo stage word the heading carries ("predeploy"…), "" when none."""
     line: int
     phases: list[Phase] = field(default_factory=list)
     index: int = 0
     """Position in the document."""
+    marker: str = ""
+    """The stage's own marker: the heading's slug, or the name the team mapped it to."""
+    remedial: bool = False
+    """Exists for failures: never blocked by a closed gate, last on the timeline."""
 
     @property
-    def remedial(self) -> bool:
-        return self.key in REMEDIAL_STAGES
+    def markers(self) -> tuple[str, ...]:
+        """Every marker that selects the stage: its own, then its stage word."""
+        return tuple(dict.fromkeys(m for m in (self.marker, self.key) if m))
+
+    @property
+    def name(self) -> str:
+        """How records and reports name the stage: its stage word when it has
+        one (so records stay comparable across checklists), else its marker."""
+        return self.key or self.marker
 
     @property
     def first_offset(self) -> int | None:
@@ -192,21 +258,41 @@ class Checklist:
     def timeline(self, stage_order: list[str] | None = None) -> list[Stage]:
         """Stages in the order a release lives through them.
 
-        Preparation stages without T-offsets come first (document order), then
-        the stages whose phases carry T-offsets, sorted by their earliest
-        offset, then the remedial stages. ``stage_order`` (stage keys) sets the
-        order explicitly; stages it does not name follow in the default order."""
-        prep = [s for s in self.stages if not s.remedial and s.first_offset is None]
+        Preparation stages (pre-deploy and staging, by their stage word)
+        without T-offsets come first, in document order; then the other
+        stages: those whose phases carry T-offsets sorted by their earliest
+        offset, each stage without one kept after the timed stage it follows
+        in the document; then the remedial stages. ``stage_order`` (any of a
+        stage's markers) sets the order explicitly; stages it does not name
+        follow in the default order."""
+        prep = [
+            s
+            for s in self.stages
+            if not s.remedial and s.key in PREPARATION_STAGES and s.first_offset is None
+        ]
+        rest = [s for s in self.stages if not s.remedial and s not in prep]
         timed = sorted(
-            (s for s in self.stages if not s.remedial and s.first_offset is not None),
+            (s for s in rest if s.first_offset is not None),
             key=lambda s: (s.first_offset, s.index),
         )
+        place = {id(s): n for n, s in enumerate(timed)}
+
+        def along(stage: Stage) -> tuple[int, int, int]:
+            if id(stage) in place:
+                return (place[id(stage)], 0, stage.index)
+            above = [place[id(t)] for t in timed if t.index < stage.index]
+            return (max(above, default=-1), 1, stage.index)
+
         remedial = [s for s in self.stages if s.remedial]
-        default = prep + timed + remedial
+        default = prep + sorted(rest, key=along) + remedial
         if not stage_order:
             return default
         rank = {key: i for i, key in enumerate(stage_order)}
-        return sorted(default, key=lambda s: (rank.get(s.key, len(rank)), default.index(s)))
+
+        def placed(stage: Stage) -> int:
+            return min((rank[m] for m in stage.markers if m in rank), default=len(rank))
+
+        return sorted(default, key=lambda s: (placed(s), default.index(s)))
 
     def find(self, title: str, *, stage: str | None = None, phase: str | None = None) -> list[Item]:
         """Items whose title equals ``title`` (case and spacing ignored),
@@ -228,7 +314,7 @@ def _norm(text: str) -> str:
 
 
 def _stage_matches(stage: Stage, name: str) -> bool:
-    return _norm(name) in (_norm(stage.title), stage.key)
+    return _norm(name) == _norm(stage.title) or name in stage.markers
 
 
 def phase_matches(phase: Phase, name: str) -> bool:
@@ -266,9 +352,12 @@ def _indent(text: str) -> int:
     return len(text.expandtabs(4)) - len(text.expandtabs(4).lstrip())
 
 
-def parse_checklist(text: str, source: Path | None = None) -> Checklist:
-    """Parse checklist Markdown into the model. Raises ConfigError for a stage
-    heading with items that maps to no stage marker, naming the fix."""
+def parse_checklist(
+    text: str, source: Path | None = None, naming: StageNaming | None = None
+) -> Checklist:
+    """Parse checklist Markdown into the model. Every ``##`` heading with items
+    is a stage; ConfigError when two stages would share a marker, naming the fix."""
+    naming = naming or StageNaming()
     stages: list[Stage] = []
     stage: Stage | None = None
     phase: Phase | None = None
@@ -283,7 +372,7 @@ def parse_checklist(text: str, source: Path | None = None) -> Checklist:
         nonlocal phase
         assert stage is not None
         if phase is None:
-            phase = Phase(title=stage.title, line=line_no, offset_minutes=None)
+            phase = Phase(title=stage.title, line=line_no, offset_minutes=parse_offset(stage.title))
             phase.stage = stage
             stage.phases.append(phase)
         return phase
@@ -307,7 +396,11 @@ def parse_checklist(text: str, source: Path | None = None) -> Checklist:
             level, title = len(heading.group(1)), _heading_text(heading.group(2))
             current = top = None
             if level == 2:
-                stage = Stage(title=title, key=stage_key_for(title) or "", line=line_no)
+                marker = naming.marker_for(title)
+                # Mapped to one of gonogo's stage words, a heading takes that
+                # stage's meaning ("Cut-over = deploy" can trigger a rollback).
+                key = marker if marker in STAGE_KEYS else stage_key_for(title) or ""
+                stage = Stage(title=title, key=key, line=line_no, marker=marker)
                 stage.index = len(stages)
                 stages.append(stage)
                 phase = None
@@ -343,23 +436,29 @@ def parse_checklist(text: str, source: Path | None = None) -> Checklist:
         if bullet and current is not None and _indent(bullet.group(1)) > 0:
             current.notes.append(bullet.group(2).strip())
 
-    # Numbered lines are items only in a recognised stage that has no checkbox
-    # items: elsewhere they are prose (a table of contents, say).
+    # Numbered lines are steps only in a stage without checkbox items that
+    # carries a stage word or is named remedial: elsewhere they are prose (a
+    # table of contents, say).
     boxed = {id(s) for s in stages if any(True for _ in s.all_items())}
     for st, ph, item in numbered:
-        if st.key and id(st) not in boxed:
+        if id(st) not in boxed and (st.key or naming.is_remedial(st)):
             item.phase = ph
             ph.items.append(item)
 
     kept: list[Stage] = []
+    owners: dict[str, Stage] = {}
     for st in stages:
         st.phases = [p for p in st.phases if p.items]
         if not st.phases:
             continue
-        if not st.key:
+        st.remedial = naming.is_remedial(st)
+        first = owners.setdefault(st.marker, st)
+        if first is not st:
             raise ConfigError(
-                f"stage {_shown(st.title)} has items but its heading names no stage "
-                f"({', '.join(STAGE_KEYS)}); put one of those words in the heading",
+                f"stages {_shown(first.title)} (line {first.line}) and {_shown(st.title)} "
+                f"share the marker {_shown(st.marker)}; rename one heading, or map it to "
+                "another marker with the ini option gonogo_stage_markers "
+                "('<heading> = <marker>')",
                 file=source,
                 line=st.line,
             )
@@ -379,10 +478,10 @@ def _dedent_block(lines: list[str]) -> str:
     return "\n".join(line.expandtabs(4)[cut:] for line in lines).strip("\n")
 
 
-def load_checklist(path: str | Path) -> Checklist:
+def load_checklist(path: str | Path, naming: StageNaming | None = None) -> Checklist:
     """Read, parse and vet a checklist file. Every way it can be unusable is a
     ConfigError naming the file (and line) and the fix: missing, a directory,
-    unreadable, not UTF-8, a stage heading without a stage word, an item title
+    unreadable, not UTF-8, two stages with one marker, an item title
     a phase holds twice, or no checklist items at all (a checklist that checks
     nothing must not pass for one that passed)."""
     p = Path(path)
@@ -403,7 +502,7 @@ def load_checklist(path: str | Path) -> Checklist:
             f"cannot read checklist: {e.strerror}; check the path and its permissions", file=p
         ) from e
     text = decode_text(data, p, "checklist")
-    checklist = parse_checklist(text, source=p)
+    checklist = parse_checklist(text, source=p, naming=naming)
     _refuse_repeated_titles(checklist)
     if not any(True for _ in checklist.all_items()):
         raise ConfigError(

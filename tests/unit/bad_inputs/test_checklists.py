@@ -89,17 +89,18 @@ CASES = [
         ("{file}:1: not UTF-8 text (byte 0x89)", "UTF-8"),
     ),
     Case(
-        "stage-heading-without-stage-word",
-        text("# Checklist\n\n## Things to do\n### Planning\n- [ ] **Change approval**\n"),
+        "two-stages-one-marker",
+        text("## Things to do\n- [ ] **Change approval**\n## Things: to do!\n- [ ] **Other**\n"),
         (
-            "{file}:3: stage 'Things to do' has items but its heading names no stage",
-            "put one of those words in the heading",
+            "{file}:3: stages 'Things to do' (line 1) and 'Things: to do!' share the marker "
+            "'things_to_do'",
+            "gonogo_stage_markers",
         ),
     ),
     Case(
-        "stage-word-missing-in-real-checklist",
-        real_checklist_with(lambda t: t.replace("## Pre-Deployment Checklist", "## Before", 1)),
-        ("stage 'Before' has items but its heading names no stage", "put one of those words"),
+        "stage-named-like-a-gonogo-marker",
+        real_checklist_with(lambda t: t.replace("## Pre-Deployment Checklist", "## Manual", 1)),
+        ("stage 'Manual' would be selected with -m manual", "gonogo_stage_markers"),
     ),
     Case(
         "duplicate-title-in-a-phase",
@@ -141,8 +142,8 @@ CASES = [
     ),
     Case(
         "huge-stage-title",
-        text("## " + "a" * MEGABYTE + "\n### Planning\n- [ ] **Change approval**\n"),
-        ("{file}:1: stage 'aaaa", "…' has items but its heading names no stage"),
+        text(("## " + "a" * MEGABYTE + "\n### Planning\n- [ ] **Change approval**\n") * 2),
+        ("{file}:4: stages 'aaaa", "…' share the marker 'aaaa"),
         max_seconds=30,
     ),
     Case(
