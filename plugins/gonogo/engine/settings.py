@@ -61,6 +61,19 @@ def _positive_int(option: str) -> Callable[[str], int]:
     return parse
 
 
+def _master_bind(value: str) -> tuple[str, int]:
+    """HOST:PORT for the load master; a bare or bracketed IPv6 host is not
+    supported (Locust's master binds host names and IPv4 addresses)."""
+    host, sep, port = value.rpartition(":")
+    number = int(port) if port.isdigit() else 0
+    if not sep or not host or ":" in host or not 1 <= number <= 65535:
+        raise pytest.UsageError(
+            f"--load-master-bind {value!r}: give HOST:PORT with a port from 1 to 65535, "
+            "e.g. 0.0.0.0:5557 (every address) or 127.0.0.1:5557 (this machine only)"
+        )
+    return host, number
+
+
 def _distinct_targets(paths: list[Path]) -> tuple[Path, ...]:
     """Each target runs its own timeline against its cluster: one file given
     twice would run the release twice, side by side under -n, so it is refused
@@ -246,6 +259,22 @@ def add_options(parser: pytest.Parser) -> None:
         help="run load with a Locust master and N local worker processes.",
     )
     group.addoption(
+        "--load-master-bind",
+        default=None,
+        metavar="HOST:PORT",
+        type=_master_bind,
+        help="run load with a Locust master bound to HOST:PORT that waits for "
+        "--load-expect-workers workers started elsewhere (docs/load.md).",
+    )
+    group.addoption(
+        "--load-expect-workers",
+        default=0,
+        metavar="N",
+        type=_positive_int("--load-expect-workers"),
+        help="with --load-master-bind: the number of Locust workers the master waits for "
+        "before the load starts.",
+    )
+    group.addoption(
         "--reports-dir",
         default=None,
         metavar="DIR",
@@ -316,6 +345,10 @@ class Settings:
     service: str | None = None
     load_workers: int = 0
     """0: load runs in one Locust process; N: a master and N worker processes."""
+    load_master_bind: tuple[str, int] | None = None
+    """(host, port) the load master binds for workers started elsewhere; None: no remote workers."""
+    load_expect_workers: int = 0
+    """Remote workers the master waits for (with load_master_bind)."""
     reports_dir: Path = Path("reports")
     stage_order: tuple[str, ...] = field(default=())
     """gonogo_stage_order: stage markers; checked against the checklist once it is read."""
@@ -335,6 +368,7 @@ class Settings:
         if reports_opt or targets:
             _writable_dir(reports_dir, "--reports-dir")
         stage_order = tuple(config.getini("gonogo_stage_order"))
+        master_bind, expect_workers = _remote_load_workers(config)
         return cls(
             targets=targets,
             environment=config.getoption("gonogo_env"),
@@ -352,10 +386,36 @@ class Settings:
             backup_secrets=config.getoption("backup_secrets"),
             service=config.getoption("gonogo_service"),
             load_workers=config.getoption("load_workers"),
+            load_master_bind=master_bind,
+            load_expect_workers=expect_workers,
             reports_dir=reports_dir,
             stage_order=stage_order,
             stage_naming=_stage_naming(config),
         )
+
+
+def _remote_load_workers(config: pytest.Config) -> tuple[tuple[str, int] | None, int]:
+    """--load-master-bind and --load-expect-workers go together, and not with
+    --load-workers: a run's load has local workers or remote ones."""
+    bind = config.getoption("load_master_bind")
+    expect = config.getoption("load_expect_workers")
+    if expect and config.getoption("load_workers"):
+        raise pytest.UsageError(
+            "--load-workers and --load-expect-workers both given; use --load-workers N for "
+            "workers on this machine or --load-master-bind HOST:PORT --load-expect-workers N "
+            "for workers started elsewhere"
+        )
+    if expect and bind is None:
+        raise pytest.UsageError(
+            "--load-expect-workers needs --load-master-bind HOST:PORT, the address the "
+            "workers join (e.g. 0.0.0.0:5557)"
+        )
+    if bind is not None and not expect:
+        raise pytest.UsageError(
+            "--load-master-bind needs --load-expect-workers N, the number of workers the "
+            "master waits for"
+        )
+    return bind, expect
 
 
 def get_settings(config: pytest.Config) -> Settings:
