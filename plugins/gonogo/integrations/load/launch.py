@@ -1,10 +1,11 @@
 """Start the load runner in its own processes and wait for its result.
 
 The pytest side of a load run: writes the spec, starts ``python -m
-gonogo.integrations.load.runner`` (alone, or as a master plus N workers on this machine),
-passes each new per-second sample to a callback for the live line, enforces a
-deadline on the whole run, and returns the parsed :class:`LoadResult`. Nothing
-here imports Locust."""
+gonogo.integrations.load.runner`` (alone, as a master plus N workers on this
+machine, or as a master that waits for workers started elsewhere), passes each
+new per-second sample to a callback for the live line, enforces a deadline on
+the whole run, and returns the parsed :class:`LoadResult`. Nothing here
+imports Locust."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
 from gonogo.errors import ProbeError
-from gonogo.integrations.load.spec import LoadSpec
+from gonogo.integrations.load.spec import WORKERS_MISSING_EXIT, LoadSpec
 from gonogo.integrations.load.stats import LoadResult, read_result
 
 STARTUP_GRACE_S = 45.0
@@ -28,7 +29,40 @@ STARTUP_GRACE_S = 45.0
 join and the final stats to settle (two cores shared with other work are slow)."""
 POLL_INTERVAL_S = 0.25
 
+JOIN_TIMEOUT_S = 120.0
+"""How long a master waits for workers started elsewhere (pods to be
+scheduled, images pulled) before it gives up."""
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+"""gonogo's locustfile, the one ``locust --worker -f`` runs (also printed by
+``python -m gonogo.integrations.load.locustfile --print-path``)."""
+
 Progress = Callable[[dict[str, float]], None]
+Status = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RemoteWorkers:
+    """A master bound to ``host:port`` that waits for ``expected`` Locust
+    workers started elsewhere, each with :meth:`worker_command`."""
+
+    host: str
+    port: int
+    expected: int
+    join_timeout_s: float = JOIN_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if self.expected < 1 or not 1 <= self.port <= 65535 or self.join_timeout_s <= 0:
+            raise ValueError("remote workers need expected >= 1, a port 1-65535, a timeout > 0")
+
+    @property
+    def bind(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def worker_command(self) -> str:
+        """What to run on a worker's machine. A master bound to every address
+        (0.0.0.0) is reached at this machine's address, which only the user knows."""
+        master = "MASTER_ADDRESS" if self.host in ("0.0.0.0", "*", "::") else self.host
+        return f"locust --worker --master-host {master} --master-port {self.port} -f {LOCUSTFILE}"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -78,16 +112,24 @@ def run_load(
     workdir: Path,
     *,
     workers: int = 0,
+    remote: RemoteWorkers | None = None,
     on_sample: Progress | None = None,
+    on_status: Status | None = None,
     deadline_s: float | None = None,
 ) -> LoadResult:
     """Run ``spec`` and return its result.
 
     ``workers=0`` runs every user in one process; ``workers=N`` starts a Locust
     master and N worker processes on this machine, and the result then carries
-    each worker's own request count in ``workers``. ``deadline_s`` (default:
-    the duration plus :data:`STARTUP_GRACE_S`) bounds the whole run; past it
-    every process is stopped and ProbeError says where the logs are."""
+    each worker's own request count in ``workers``. ``remote`` starts only the
+    master, which waits for workers started elsewhere (``on_status`` hears how
+    many have joined); the result then carries each worker's request count as
+    the master received it. ``deadline_s`` (default: the duration plus
+    :data:`STARTUP_GRACE_S`, plus the join timeout for remote workers) bounds
+    the whole run; past it every process is stopped and ProbeError says where
+    the logs are."""
+    if workers and remote is not None:
+        raise ValueError("give local workers or remote workers, not both")
     workdir.mkdir(parents=True, exist_ok=True)
     spec_file = spec.to_file(workdir / "spec.json")
     out, live = workdir / "result.json", workdir / "live.json"
@@ -97,8 +139,28 @@ def run_load(
     processes: list[_Process] = []
     worker_files: list[Path] = []
     budget = deadline_s if deadline_s is not None else spec.duration_s + STARTUP_GRACE_S
+    if remote is not None and deadline_s is None:
+        budget += remote.join_timeout_s
     try:
-        if workers:
+        if remote is not None:
+            main = _Process(
+                [
+                    *common,
+                    "--role",
+                    "master",
+                    "--master-host",
+                    remote.host,
+                    "--master-port",
+                    str(remote.port),
+                    "--expect-workers",
+                    str(remote.expected),
+                    "--join-timeout",
+                    str(remote.join_timeout_s),
+                ],
+                workdir / "master.log",
+            )
+            processes.append(main)
+        elif workers:
             port = free_port()
             where = ["--master-host", "127.0.0.1", "--master-port", str(port)]
             main = _Process(
@@ -135,7 +197,9 @@ def run_load(
         else:
             main = _Process([*common, "--role", "local"], workdir / "runner.log")
             processes.append(main)
-        _follow(main, live, on_sample, time.monotonic() + budget)
+        _follow(main, live, on_sample, _joining(remote, on_status), time.monotonic() + budget)
+        if remote is not None and main.popen.returncode == WORKERS_MISSING_EXIT:
+            raise ProbeError(_workers_missing(remote, live))
         if main.popen.returncode != 0:
             raise ProbeError(
                 f"load runner failed (exit {main.popen.returncode}): {_tail(main.log)}; "
@@ -150,11 +214,47 @@ def run_load(
             process.stop()
 
 
-def _follow(main: _Process, live: Path, on_sample: Progress | None, deadline: float) -> None:
+def _joining(remote: RemoteWorkers | None, on_status: Status | None) -> Status | None:
+    """The progress line while a master waits for remote workers."""
+    if remote is None or on_status is None:
+        return None
+    command = remote.worker_command()
+
+    def say(joined: str) -> None:
+        on_status(
+            f"waiting for load workers: {joined} of {remote.expected} joined {remote.bind}; "
+            f"start one with: {command}"
+        )
+
+    return say
+
+
+def _workers_missing(remote: RemoteWorkers, live: Path) -> str:
+    try:
+        joined = int(json.loads(live.read_text()).get("joined", 0))
+    except (OSError, ValueError):
+        joined = 0
+    return (
+        f"only {joined} of {remote.expected} load workers joined the master at {remote.bind} "
+        f"within {remote.join_timeout_s:g} s; start each with: {remote.worker_command()} "
+        f"(it must reach {remote.bind})"
+    )
+
+
+def _follow(
+    main: _Process,
+    live: Path,
+    on_sample: Progress | None,
+    on_joined: Status | None,
+    deadline: float,
+) -> None:
     """Poll the live file until the main process exits or the deadline passes."""
     shown = 0
+    joined_shown: str | None = None
     while True:
         finished = main.popen.poll() is not None
+        if on_joined is not None:
+            joined_shown = _show_joined(live, joined_shown, on_joined)
         if on_sample is not None:
             shown = _show_new(live, shown, on_sample)
         if finished:
@@ -165,6 +265,20 @@ def _follow(main: _Process, live: Path, on_sample: Progress | None, deadline: fl
                 f"(last lines: {_tail(main.log, 3)})"
             )
         time.sleep(POLL_INTERVAL_S)
+
+
+def _show_joined(live: Path, shown: str | None, on_joined: Status) -> str | None:
+    """Report the number of joined workers each time it changes, while waiting."""
+    try:
+        data = json.loads(live.read_text())
+    except (OSError, ValueError):
+        return shown
+    if data.get("state") != "waiting for workers":
+        return shown
+    joined = str(data.get("joined", 0))
+    if joined != shown:
+        on_joined(joined)
+    return joined
 
 
 def _show_new(live: Path, shown: int, on_sample: Progress) -> int:

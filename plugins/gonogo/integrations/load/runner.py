@@ -24,6 +24,7 @@ from __future__ import annotations
 # Locust first: its import monkey-patches the standard library through gevent,
 # which must happen before ssl, sockets and threading are used.
 import locust
+from locust import argument_parser as locust_arguments
 from locust import runners as locust_runners
 from locust.env import Environment
 from locust.stats import StatsEntry, calculate_response_time_percentile
@@ -36,19 +37,21 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gonogo.integrations.load.spec import LoadSpec, service_of
+from gonogo.integrations.load import locustfile
+from gonogo.integrations.load.spec import WORKERS_MISSING_EXIT, LoadSpec, service_of
 from gonogo.integrations.load.users import build_user_class
 
 log = logging.getLogger("gonogo.integrations.load.runner")
 
 SAMPLE_INTERVAL_S = 1.0
-WORKER_REPORT_INTERVAL_S = 1.0
-"""Workers report to the master every second instead of Locust's three, so the
-master's per-second history is not a staircase."""
+WORKER_REPORT_INTERVAL_S: float = locust_runners.WORKER_REPORT_INTERVAL
+"""How often workers report to the master (set by gonogo's locustfile, which
+every worker imports: once a second)."""
 
 
 def _write_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -168,6 +171,21 @@ def _environment(spec: LoadSpec) -> Environment:
     return Environment(user_classes=[build_user_class(spec)], host=spec.base_url, stop_timeout=0.0)
 
 
+def _master_environment(spec: LoadSpec) -> Environment:
+    """A master's environment: the spec as the custom argument Locust forwards
+    to every worker when the run starts, and gonogo's locustfile as the file a
+    ``locust --worker -f -`` downloads from it."""
+    parser = locust_arguments.get_parser(default_config_files=[])
+    options = parser.parse_args([locustfile.SPEC_ARGUMENT, json.dumps(asdict(spec))])
+    return Environment(
+        user_classes=[build_user_class(spec)],
+        host=spec.base_url,
+        stop_timeout=0.0,
+        parsed_options=options,
+        parsed_locustfiles=[locustfile.__file__],
+    )
+
+
 def run_local(spec: LoadSpec, out: Path, live: Path | None) -> None:
     env = _environment(spec)
     runner = env.create_local_runner()
@@ -187,7 +205,7 @@ def run_master(
     expect_workers: int,
     join_timeout_s: float,
 ) -> None:
-    env = _environment(spec)
+    env = _master_environment(spec)
     runner = env.create_master_runner(master_bind_host=host, master_bind_port=port)
     reported: dict[str, float] = {}
     per_worker: dict[str, int] = {}
@@ -198,17 +216,7 @@ def run_master(
         per_worker[client_id] = per_worker.get(client_id, 0) + int(total.get("num_requests", 0))
 
     env.events.worker_report.add_listener(on_report)
-    if live is not None:
-        _write_atomic(live, {"state": "waiting for workers", "history": []})
-    deadline = time.monotonic() + join_timeout_s
-    while len(runner.clients.ready) < expect_workers:
-        if time.monotonic() > deadline:
-            runner.quit()
-            raise SystemExit(
-                f"only {len(runner.clients.ready)} of {expect_workers} load workers joined "
-                f"{host}:{port} within {join_timeout_s:g} s; check that the workers can reach it"
-            )
-        gevent.sleep(0.1)
+    _wait_for_workers(runner, live, f"{host}:{port}", expect_workers, join_timeout_s)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     runner.start(spec.users, spawn_rate=spec.spawn_rate)
     history, duration, stopped_by = _drive(env, spec, live, lambda: runner.user_count)
@@ -227,8 +235,43 @@ def run_master(
     _write_atomic(out, summary)
 
 
+def _wait_for_workers(
+    runner: locust_runners.MasterRunner,
+    live: Path | None,
+    bind: str,
+    expected: int,
+    join_timeout_s: float,
+) -> None:
+    """Wait, bounded, until ``expected`` workers are ready; say in the live
+    file how many have joined each time that changes, so the pytest side can
+    show it. Too few in time: the live file says so and the process exits
+    with WORKERS_MISSING_EXIT."""
+    deadline = time.monotonic() + join_timeout_s
+    shown = -1
+    while True:
+        joined = len(runner.clients.ready)
+        state = {"bind": bind, "joined": joined, "expected": expected, "history": []}
+        if joined != shown and live is not None:
+            _write_atomic(live, {"state": "waiting for workers", **state})
+            shown = joined
+        if joined >= expected:
+            return
+        if time.monotonic() > deadline:
+            if live is not None:
+                _write_atomic(live, {"state": "workers missing", **state})
+            runner.quit()
+            log.error(
+                "only %d of %d load workers joined %s within %g s",
+                joined,
+                expected,
+                bind,
+                join_timeout_s,
+            )
+            raise SystemExit(WORKERS_MISSING_EXIT)
+        gevent.sleep(0.1)
+
+
 def run_worker(spec: LoadSpec, out: Path, host: str, port: int) -> None:
-    locust_runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
     env = _environment(spec)
     counts = {"requests": 0, "failures": 0}
 

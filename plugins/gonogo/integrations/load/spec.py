@@ -12,6 +12,9 @@ from typing import Any
 
 DEFAULT_MAX_REQUESTS = 200_000
 """Hard cap on requests per run, whatever the duration: a run is bounded in count too."""
+WORKERS_MISSING_EXIT = 3
+"""The master's exit status when its workers did not all join in time; its
+live file then says how many did."""
 
 
 @dataclass(frozen=True)
