@@ -32,6 +32,7 @@ from gonogo.errors import ConfigError
 
 pytest_plugins = [
     "gonogo.engine.selection",
+    "gonogo.engine.pruning",
     "gonogo.engine.listing",
     "gonogo.engine.approvals",
     "gonogo.engine.outcome",

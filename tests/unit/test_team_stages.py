@@ -8,24 +8,7 @@ import textwrap
 
 import pytest
 
-TEAM_CHECKLIST = """\
-# Release runbook
-
-## Pre-Flight
-### Readiness
-- [ ] **Cluster is fine** - nodes ready
-- [ ] **Backups taken**
-  ```bash
-  ./backup.sh --verify
-  ```
-
-## Cut-over (T+0)
-- [ ] **Switch traffic**
-- [ ] **Smoke test**
-
-## Back out
-- [ ] **Undo the switch**
-"""
+from tests.support.team_checklist import TEAM_CHECKLIST
 
 SUITE = """\
 import pytest
