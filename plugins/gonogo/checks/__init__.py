@@ -28,10 +28,33 @@ What is here, by what a check does with it:
   notifications.
 - **Rollback**: ``RollbackPlan``, ``PlannedStep``, ``Failure``, the executor
   and the health checks it ends with.
+- **Ready-made checks** (``gonogo.checks.library``), bound to a team's own
+  checklist title with ``check``: ``test_cluster = check("Our cluster is
+  fine", cluster_healthy)``. ``ready_checks()`` lists them with their purpose
+  and keywords, and ``suggest_ready_check(title, description)`` names the one
+  that fits an item, if any.
 """
 
 from __future__ import annotations
 
+from gonogo.checks.library import (
+    cluster_healthy,
+    configuration_restored,
+    dependencies_reachable,
+    dns_and_tls_valid,
+    logs_aggregated,
+    monitoring_operational,
+    rollback_plan_for,
+    rollback_verified,
+    rolled_back_in_reverse_order,
+    rolled_back_to_previous,
+    rollouts_paused,
+    storage_available,
+    system_stable,
+)
+from gonogo.checks.library.sections import credential, not_applicable, present
+from gonogo.checks.ready import ReadyCheck, bind, check, ready_checks
+from gonogo.checks.suggest import suggest_ready_check
 from gonogo.engine.evidence import Evidence
 from gonogo.engine.markers import BINDING_KEY
 from gonogo.engine.rbac.access import MARKER_HELP
@@ -166,6 +189,7 @@ __all__ = [
     "PodView",
     "ProbeError",
     "Prometheus",
+    "ReadyCheck",
     "RecordStore",
     "RegistryClient",
     "ReleaseWindow",
@@ -192,17 +216,24 @@ __all__ = [
     "apply_summary",
     "backup",
     "backup_writer",
+    "bind",
     "breaches",
     "build_plan",
     "capacity",
     "changes",
+    "check",
     "check_health",
     "check_health_many",
     "check_page",
     "checklist_of",
+    "cluster_healthy",
     "config_scan",
+    "configuration_restored",
     "consistency",
+    "credential",
+    "dependencies_reachable",
     "dns",
+    "dns_and_tls_valid",
     "dotted_get",
     "endpoint",
     "error_ratio_query",
@@ -213,14 +244,19 @@ __all__ = [
     "latest_review_states",
     "load_documents",
     "loadresult",
+    "logs_aggregated",
     "mean_query",
+    "monitoring_operational",
     "monitoring_stack",
     "node_usage",
+    "not_applicable",
     "notify",
     "p95_query",
     "pod_usage",
+    "present",
     "probe",
     "range_of",
+    "ready_checks",
     "records",
     "redis_probe",
     "release",
@@ -228,14 +264,22 @@ __all__ = [
     "requests_for",
     "requests_query",
     "required_secrets",
+    "rollback_plan_for",
+    "rollback_verified",
+    "rolled_back_in_reverse_order",
+    "rolled_back_to_previous",
     "rollout",
     "rollout_completed_at",
+    "rollouts_paused",
     "run_workflow",
     "sample_age_query",
     "samples_query",
     "scan",
     "serving",
     "smoke_load",
+    "storage_available",
+    "suggest_ready_check",
+    "system_stable",
     "tls",
     "wait_for",
 ]
