@@ -10,8 +10,16 @@ For each size it generates a demo system of N services in the sandbox
   the same way, and the ratio baseline / gonogo;
 * the API server's request count per run (its own ``apiserver_request_total``,
   less the sandbox's idle rate) and per phase;
+* the same HTTP probes as T+10 (health three times per service for each of
+  its two health rounds, the version once) sent by curl through
+  ``xargs -P 32`` (benchmarks/curl_probes.sh), and the ratio gonogo / curl;
+* the peak RSS of the pytest process of the gate and of T+10 (its warm-up
+  run, through benchmarks/maxrss.py, so the timed runs carry no wrapper);
 * a complete rollback of every service from v1.1.0 to v1.0.0 through gonogo's
-  Kubernetes rollback, against the seed's 15-minute budget.
+  Kubernetes rollback, against the seed's 15-minute budget, and the seed's
+  own commands on the same Deployments from the same state (``kubectl
+  rollout undo`` then ``kubectl rollout status`` per Deployment,
+  benchmarks/kubectl_rollback.sh), for one service and for the rest.
 
 Gates run with ``--no-gate`` so every check runs whatever an earlier one found;
 the pass/fail counts are printed next to the times. Prints a table; writes the
@@ -54,6 +62,10 @@ from tests.support.suite_runner import closing_counts, pytest_command, run
 REPO = scale.REPO
 PREDEPLOY_PHASES = 3
 """Phases of the seed's pre-deployment stage."""
+HEALTH_SAMPLES = 3
+"""Health answers per service in one T+10 health round (suites/postdeploy/conftest.py)."""
+PROBE_CONCURRENCY = 32
+"""gonogo's HTTP probe concurrency (gonogo.integrations.http.client.DEFAULT_CONCURRENCY)."""
 
 
 def signoffs_file(directory: Path, release: str) -> Path:
@@ -74,6 +86,16 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, str, int]:
     return done.seconds, done.output, done.returncode
 
 
+def peak_rss_kib(command: list[str], env: dict[str, str]) -> tuple[int, float, str, int]:
+    """Run ``command`` once through benchmarks/maxrss.py: the peak RSS (KiB) of
+    its largest process, its wall seconds, output and exit code."""
+    with tempfile.NamedTemporaryFile(prefix="gonogo-rss-", suffix=".txt") as out:
+        wrapped = [sys.executable, "-m", "benchmarks.maxrss", out.name, *command]
+        seconds, output, code = timed(wrapped, env)
+        text = Path(out.name).read_text().strip()
+    return int(text or 0), seconds, output, code
+
+
 def measure(
     name: str,
     command: list[str],
@@ -81,9 +103,14 @@ def measure(
     runs: int,
     cfg: SandboxConfig,
     idle: float,
+    *,
+    rss: bool = False,
 ) -> dict[str, Any]:
-    """Median wall time and API requests of ``runs`` runs after one warm-up."""
-    timed(command, env)
+    """Median wall time and API requests of ``runs`` runs after one warm-up;
+    with ``rss``, the warm-up also measures the peak RSS."""
+    peak_kib = peak_rss_kib(command, env)[0] if rss else None
+    if not rss:
+        timed(command, env)
     times, requests, last = [], [], ""
     for _ in range(runs):
         before = reads(request_counts(cfg))
@@ -100,9 +127,12 @@ def measure(
         "api_requests": requests,
         "outcome": closing_counts(last),
     }
+    if peak_kib is not None:
+        result["peak_rss_mib"] = round(peak_kib / 1024, 1)
     print(
         f"    {name}: median {result['median_s']:.2f} s over {runs} runs "
-        f"({result['outcome']}); API requests {result['api_requests_median']:.0f}",
+        f"({result['outcome']}); API requests {result['api_requests_median']:.0f}"
+        + (f"; peak RSS {result['peak_rss_mib']:.0f} MiB" if peak_kib is not None else ""),
         flush=True,
     )
     return result
@@ -139,6 +169,31 @@ def rollback_seconds(
     log = REPO / "reports" / "benchmarks" / f"rollback-{n}.txt"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(output)
+    back = on_release(cfg, n, "v1.0.0")
+    print(
+        f"    complete rollback of {n} services: {seconds:.1f} s, {back}/{n} back on v1.0.0 "
+        f"({closing_counts(output)}; output in {log.relative_to(REPO)})",
+        flush=True,
+    )
+    calls: dict[str, float] = {}
+    for line in output.splitlines():
+        if match := re.match(r"^(\d+\.\d+)s call +(\S+)", line):
+            print(f"      {line}", flush=True)
+            calls[match.group(2)] = float(match.group(1))
+    return {
+        "seconds": seconds,
+        "one_service_seconds": single_s,
+        "one_service_outcome": closing_counts(single_out),
+        "returned": back,
+        "services": n,
+        "exit": code,
+        "outcome": closing_counts(output),
+        "call_seconds": calls,
+    }
+
+
+def on_release(cfg: SandboxConfig, n: int, release: str) -> int:
+    """How many of the N Deployments' templates name ``release``."""
     images = scale.kubectl(
         cfg,
         "get",
@@ -148,23 +203,33 @@ def rollback_seconds(
         "-o",
         "jsonpath={.items[*].spec.template.spec.containers[0].image}",
     ).stdout.split()
-    back = sum(1 for i in images if i.endswith(":v1.0.0"))
+    return sum(1 for i in images if i.endswith(f":{release}"))
+
+
+def kubectl_rollback_seconds(cfg: SandboxConfig, n: int, env: dict[str, str]) -> dict[str, Any]:
+    """The seed's own commands from the state gonogo's rollback started from
+    (every service on v1.1.0, Available): ``kubectl rollout undo`` then
+    ``kubectl rollout status`` for one service, then for the rest."""
+    release = [d for d in scale.manifests(n, "v1.1.0") if d["kind"] == "Deployment"]
+    scale.apply_and_wait(cfg, n, release)
+    script = str(REPO / "benchmarks" / "kubectl_rollback.sh")
+    names = scale.service_names(n)
+    single_s, _, single_code = timed([script, scale.namespace(n), names[0]], env)
+    print(f"    kubectl undo + status, one service: {single_s:.1f} s", flush=True)
+    seconds, output, code = timed([script, scale.namespace(n), *names[1:]], env)
+    back = on_release(cfg, n, "v1.0.0")
     print(
-        f"    complete rollback of {n} services: {seconds:.1f} s, {back}/{n} back on v1.0.0 "
-        f"({closing_counts(output)}; output in {log.relative_to(REPO)})",
+        f"    kubectl undo + status, the other {n - 1}: {seconds:.1f} s, "
+        f"{back}/{n} back on v1.0.0 (exit {code})",
         flush=True,
     )
-    for line in output.splitlines():
-        if re.match(r"^\d+\.\d+s call ", line):
-            print(f"      {line}", flush=True)
     return {
-        "seconds": seconds,
         "one_service_seconds": single_s,
-        "one_service_outcome": closing_counts(single_out),
-        "returned": back,
-        "services": n,
+        "one_service_exit": single_code,
+        "seconds": seconds,
         "exit": code,
-        "outcome": closing_counts(output),
+        "returned": back,
+        "output_tail": output[-2000:],
     }
 
 
@@ -216,7 +281,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 size["idle_requests_per_s"] = idle
                 size["predeploy"] = measure(
-                    "gonogo predeploy gate", [*gate, "-m", "predeploy"], env, args.runs, cfg, idle
+                    "gonogo predeploy gate",
+                    [*gate, "-m", "predeploy"],
+                    env,
+                    args.runs,
+                    cfg,
+                    idle,
+                    rss=True,
                 )
                 size["predeploy"]["api_requests_per_phase"] = (
                     size["predeploy"]["api_requests_median"] / PREDEPLOY_PHASES
@@ -228,6 +299,29 @@ def main(argv: list[str] | None = None) -> int:
                     args.runs,
                     cfg,
                     idle,
+                    rss=True,
+                )
+                base_url = f"http://127.0.0.1:{cfg.port('demo')}/_ns/{scale.namespace(n)}"
+                curl = [
+                    str(REPO / "benchmarks" / "curl_probes.sh"),
+                    base_url,
+                    str(HEALTH_SAMPLES),
+                    str(PROBE_CONCURRENCY),
+                    *scale.service_names(n),
+                ]
+                size["t_plus_10_curl"] = measure(
+                    f"curl, T+10's HTTP probes (xargs -P {PROBE_CONCURRENCY})",
+                    curl,
+                    env,
+                    args.runs,
+                    cfg,
+                    idle,
+                )
+                size["ratio_t10_over_curl"] = (
+                    size["t_plus_10"]["median_s"] / size["t_plus_10_curl"]["median_s"]
+                )
+                print(
+                    f"    gonogo T+10 / curl probes: {size['ratio_t10_over_curl']:.1f}x", flush=True
                 )
                 shell = [
                     str(REPO / "benchmarks" / "shell_baseline.sh"),
@@ -244,6 +338,18 @@ def main(argv: list[str] | None = None) -> int:
                 )
             if not args.skip_rollback:
                 size["rollback"] = rollback_seconds(cfg, n, target, env, workdir / "reports")
+                size["kubectl_rollback"] = kubectl_rollback_seconds(cfg, n, env)
+                gonogo, kubectl = size["rollback"], size["kubectl_rollback"]
+                size["ratio_rollback_over_kubectl"] = gonogo["seconds"] / kubectl["seconds"]
+                size["ratio_one_service_over_kubectl"] = (
+                    gonogo["one_service_seconds"] / kubectl["one_service_seconds"]
+                )
+                print(
+                    f"    gonogo / kubectl rollback: complete "
+                    f"{size['ratio_rollback_over_kubectl']:.2f}x, one service "
+                    f"{size['ratio_one_service_over_kubectl']:.2f}x",
+                    flush=True,
+                )
             results["sizes"][str(n)] = size
             if not args.keep:
                 scale.remove(cfg, n)
@@ -255,30 +361,60 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _cell(value: float | None, spec: str = ".1f", suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
 def print_table(results: dict[str, Any]) -> None:
+    sizes = results["sizes"]
     print()
     print(
         "| services | predeploy gate (s) | shell baseline (s) | baseline/gate | T+10 (s) "
-        "| API req/phase (gate) | API req (T+10) | rollback, one service (s) "
-        "| rollback, complete (s) |"
+        "| API req/phase (gate) | API req (T+10) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, s in results["sizes"].items():
-        rollback = s.get("rollback", {})
-        rb, one = rollback.get("seconds"), rollback.get("one_service_seconds")
-        rb_cells = (
-            f"| {'-' if one is None else f'{one:.1f}'} | {'-' if rb is None else f'{rb:.1f}'} |"
-        )
-        if "predeploy" not in s:
-            print(f"| {n} | - | - | - | - | - | - {rb_cells}")
-            continue
-        print(
-            f"| {n} | {s['predeploy']['median_s']:.2f} | {s['shell']['median_s']:.2f} "
-            f"| {s['ratio_shell_over_gate']:.1f}x | {s['t_plus_10']['median_s']:.2f} "
-            f"| {s['predeploy']['api_requests_per_phase']:.0f} "
-            f"| {s['t_plus_10']['api_requests_median']:.0f} "
-            f"{rb_cells}"
-        )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n, s in sizes.items():
+        if "predeploy" in s:
+            print(
+                f"| {n} | {s['predeploy']['median_s']:.2f} | {s['shell']['median_s']:.2f} "
+                f"| {s['ratio_shell_over_gate']:.1f}x | {s['t_plus_10']['median_s']:.2f} "
+                f"| {s['predeploy']['api_requests_per_phase']:.0f} "
+                f"| {s['t_plus_10']['api_requests_median']:.0f} |"
+            )
+    print()
+    print("| services | gonogo T+10 (s) | curl, same HTTP probes (s) | gonogo / curl |")
+    print("|---:|---:|---:|---:|")
+    for n, s in sizes.items():
+        if "t_plus_10_curl" in s:
+            print(
+                f"| {n} | {s['t_plus_10']['median_s']:.2f} "
+                f"| {s['t_plus_10_curl']['median_s']:.2f} | {s['ratio_t10_over_curl']:.1f}x |"
+            )
+    print()
+    print("| services | pytest peak RSS, predeploy gate (MiB) | pytest peak RSS, T+10 (MiB) |")
+    print("|---:|---:|---:|")
+    for n, s in sizes.items():
+        if "predeploy" in s:
+            print(
+                f"| {n} | {_cell(s['predeploy'].get('peak_rss_mib'), '.0f')} "
+                f"| {_cell(s['t_plus_10'].get('peak_rss_mib'), '.0f')} |"
+            )
+    print()
+    print(
+        "| services | gonogo one service (s) | kubectl one service (s) | ratio "
+        "| gonogo complete (s) | kubectl, the rest (s) | ratio |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n, s in sizes.items():
+        rollback, kubectl = s.get("rollback", {}), s.get("kubectl_rollback", {})
+        if rollback:
+            print(
+                f"| {n} | {_cell(rollback.get('one_service_seconds'))} "
+                f"| {_cell(kubectl.get('one_service_seconds'))} "
+                f"| {_cell(s.get('ratio_one_service_over_kubectl'), '.2f', 'x')} "
+                f"| {_cell(rollback.get('seconds'))} | {_cell(kubectl.get('seconds'))} "
+                f"| {_cell(s.get('ratio_rollback_over_kubectl'), '.2f', 'x')} |"
+            )
 
 
 if __name__ == "__main__":
