@@ -114,9 +114,12 @@ def ready_suggester() -> Suggester:
 
 def ask_yes_no(question: str) -> bool:
     """Ask on the terminal until the answer is y or n; end of input is no."""
+    *context, prompt = question.split("\n")
+    if context:
+        print("\n".join(context))
     while True:
         try:
-            answer = input(f"{question} [y/n] ").strip().casefold()
+            answer = input(f"{prompt} [y/n] ").strip().casefold()
         except EOFError:
             print()
             return False
@@ -157,7 +160,8 @@ class Report:
             f"(added by this run); {self.already} already had a test"
         )
         lines.append(
-            f"next: cd {self.into} && pytest   (NO-GO until every item is automated or signed off)"
+            f"next: cd {self.into} && pytest   (NO-GO until every item is automated or signed "
+            "off; it stops at the first failed phase, pytest --no-gate shows every item left)"
         )
         if self.needs_target:
             lines.append(
