@@ -99,17 +99,23 @@ def test_every_workers_requests_are_counted(demo: DemoSystem, tmp_path: Path) ->
     said: list[str] = []
     before = answered(demo)
 
+    spec = _spec(demo)
+
     with locust_workers(remote.port, logs) as workers:
-        result = run_load(_spec(demo), tmp_path / "run", remote=remote, on_status=said.append)
+        result = run_load(spec, tmp_path / "run", remote=remote, on_status=said.append)
         codes = [worker.wait(timeout=20) for worker in workers]
 
     served = answered(demo) - before
     assert codes == [0, 0], [log.read_text()[-800:] for log in logs]
     assert len(result.workers) == 2, (result.workers, said)
     assert all(count > 0 for count in result.workers.values()), result.workers
-    assert result.requests == sum(result.workers.values()) == served, (result.workers, served)
+    assert result.requests == sum(result.workers.values()), result.workers
+    # A user stopped at the end of the run may be killed with its last request
+    # in flight: the service answered it, Locust never recorded it. At most
+    # one such request per user.
+    assert 0 <= served - result.requests <= spec.users, (result.workers, served)
     assert result.error_rate == 0.0, result.errors
-    assert {e["name"] for e in result.endpoints} == set(_spec(demo).paths)
+    assert {e["name"] for e in result.endpoints} == set(spec.paths)
 
 
 def test_a_load_check_runs_on_remote_workers(demo: DemoSystem, tmp_path: Path) -> None:

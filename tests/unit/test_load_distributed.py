@@ -228,7 +228,9 @@ def test_locust_workers_started_elsewhere_run_the_profile_and_every_request_coun
 
     assert codes == [0, 0], [log.read_text()[-800:] for log in logs]
     assert len(result.workers) == 2 and all(n > 0 for n in result.workers.values()), result
-    assert result.requests == sum(result.workers.values()) == _Counting.count
+    assert result.requests == sum(result.workers.values())
+    # at most one request per user was cut off in flight when the run stopped
+    assert 0 <= _Counting.count - result.requests <= 4, (_Counting.count, result.requests)
     assert result.failures == 0
     assert {e["name"] for e in result.endpoints} == {"/steady/health", "/other/health"}
     assert said[-1].startswith(f"waiting for load workers: 2 of 2 joined {remote.bind}")
