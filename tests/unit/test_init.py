@@ -207,6 +207,25 @@ def test_a_ready_check_needing_a_target_is_bound_only_with_one(
     assert collected.returncode == 0, collected.output
     assert "5 tests collected" in collected.output
 
+    # Run again without --target: the kept configuration passes one, so a new
+    # item's ready-made check is bound, its import added beside it.
+    runbook.write_text(
+        RUNBOOK.replace(
+            "## Cut-over",
+            "- [ ] **Storage availability** - Persistent volumes bound\n\n## Cut-over",
+        ),
+        encoding="utf-8",
+    )
+    before = (bound / "tests/test_pre_flight.py").read_text()
+    out = init(capsys, str(runbook), "--into", str(bound), "--accept-ready")
+    assert "6 items: 1 bound to ready-made checks, 0 sign-off checks, 0 not automated yet" in out
+    grown = (bound / "tests/test_pre_flight.py").read_text()
+    assert grown.startswith(before)
+    assert grown[len(before) :].count("from gonogo.checks import storage_available  # noqa: E402")
+    collected = run_pytest("--collect-only", "-q", cwd=bound, timeout=120)
+    assert collected.returncode == 0, collected.output
+    assert "6 tests collected" in collected.output
+
 
 def test_on_a_terminal_each_suggestion_is_asked(runbook: Path, gate: Path, tmp_path: Path) -> None:
     ready_checks_or_skip()

@@ -9,7 +9,9 @@ items only: what the team wrote is never rewritten."""
 from __future__ import annotations
 
 import argparse
+import configparser
 import os
+import shlex
 import sys
 import tomllib
 from collections.abc import Callable
@@ -198,12 +200,13 @@ def run_init(
     if bound:
         report.kept.append(f"already there: {len(bound)} items have a test")
 
+    has_target = _every_run_has_a_target(into, target)
+    report.needs_target = not has_target
     planned = [
-        _plan(checklist, item, target, mode, suggest, ask, report)
+        _plan(checklist, item, has_target, mode, suggest, ask, report)
         for item in items
         if item.index not in bound
     ]
-    has_target = _every_run_has_a_target(into, target)
     for p in planned:
         p.with_target = has_target
         report.added[p.kind] += 1
@@ -223,7 +226,33 @@ def _every_run_has_a_target(into: Path, target: Path | None) -> bool:
     existing = _existing_pytest_config(into)
     if existing is None:
         return target is not None
-    return "--target" in existing.read_text(encoding="utf-8", errors="replace")
+    return any(word == "--target" or word.startswith("--target=") for word in _addopts_of(existing))
+
+
+def _addopts_of(config: Path) -> list[str]:
+    """The ``addopts`` words of a pytest configuration file ([] when it has none)."""
+    text = config.read_text(encoding="utf-8", errors="replace")
+    value: object = ""
+    if config.name == "pyproject.toml":
+        try:
+            options = tomllib.loads(text).get("tool", {}).get("pytest", {}).get("ini_options", {})
+        except tomllib.TOMLDecodeError:
+            options = {}
+        value = options.get("addopts", "")
+    else:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(text)
+        except configparser.Error:
+            return []
+        section = "tool:pytest" if config.name == "setup.cfg" else "pytest"
+        value = parser.get(section, "addopts", fallback="")
+    if isinstance(value, list):
+        return [str(word) for word in value]
+    try:
+        return shlex.split(str(value))
+    except ValueError:
+        return str(value).split()
 
 
 def _relative(path: Path, start: Path) -> str:
@@ -281,7 +310,7 @@ def _bound_items(
 def _plan(
     checklist: Checklist,
     item: Item,
-    target: Path | None,
+    has_target: bool,
     mode: str,
     suggest: Suggester | None,
     ask: Asker,
@@ -293,8 +322,9 @@ def _plan(
         return Planned(item, kind)
     shown = f"{item.title!r} ({item.stage.title}) -> {ready.name}: {ready.purpose}"
     name = scaffold.test_name(item.title, set())
-    line = scaffold.ready_line(name, item, scaffold.binding_kwargs(checklist, item), ready.name)
-    if ready.needs_target and target is None:
+    binding = scaffold.ready_line(name, item, scaffold.binding_kwargs(checklist, item), ready.name)
+    line = binding.replace("\n", "\n  ")
+    if ready.needs_target and not has_target:
         report.suggestions.append(
             f"{shown}\n  not bound: it needs a target. To bind it, add --target=FILE to addopts, "
             f"and replace the item's test with (check and {ready.name} from gonogo.checks):\n"
@@ -386,8 +416,6 @@ def _addopts(into: Path, target: Path | None) -> str:
 
 
 def _quote(word: str) -> str:
-    import shlex
-
     return shlex.quote(word)
 
 
@@ -399,15 +427,17 @@ def _write_config(into: Path, checklist_ref: str, target: Path | None, report: R
         text = existing.read_text(encoding="utf-8", errors="replace")
         if "gonogo_checklist" in text:
             report.kept.append(f"kept {name} as it is")
-            report.needs_target = "--target" not in text
+            if target is not None and report.needs_target:
+                report.warnings.append(
+                    f"{name} is kept as it is and passes no --target; add "
+                    f"--target={_quote(_relative(target, into))} to its addopts"
+                )
             return
         report.warnings.append(
             f"{name} already configures pytest and is not changed; add to its pytest section: "
             f"gonogo_checklist = {checklist_ref}, testpaths = tests, addopts = {addopts}"
         )
-        report.needs_target = target is None
         return
-    report.needs_target = target is None
     if (into / "pyproject.toml").is_file():
         text = (
             "# Written by gonogo init: pytest reads this file before pyproject.toml,\n"

@@ -91,8 +91,12 @@ def test_name(title: str, taken: set[str]) -> str:
 
 
 def literal(text: str) -> str:
-    """A double-quoted Python string literal (JSON's escapes are Python's)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A Python string literal of ``text``: JSON's escapes are Python's, and
+    single quotes where that spares escaping double ones, as formatters write it."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    if text.count('"') > text.count("'"):
+        return "'" + quoted[1:-1].replace('\\"', '"').replace("'", "\\'") + "'"
+    return quoted
 
 
 @dataclass
@@ -119,13 +123,20 @@ def _item_call(title: str, kwargs: dict[str, str]) -> str:
 
 
 def ready_line(name: str, item: Item, kwargs: dict[str, str], ready: str) -> str:
-    """The one line that binds a ready-made check (by its name in gonogo.checks) to an item."""
-    return f"{name} = check({_item_call(item.title, kwargs)}, {ready})"
+    """The statement that binds a ready-made check (by its name in gonogo.checks)
+    to an item: one line, or the call's arguments on a line of their own when long."""
+    arguments = f"{_item_call(item.title, kwargs)}, {ready}"
+    line = f"{name} = check({arguments})"
+    return line if len(line) <= 88 else f"{name} = check(\n    {arguments}\n)"
 
 
 def _docstring(text: str) -> str:
-    flat = " ".join(text.split()).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    return f'"""{flat}"""'
+    """A function's docstring (indented four spaces), wrapped when long."""
+    flat = " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
+    if len(flat) <= 78:
+        return f'"""{flat}"""'
+    body = textwrap.wrap(flat, 78, break_long_words=False, break_on_hyphens=False)
+    return '"""' + "\n    ".join(body) + '\n    """'
 
 
 def render_test(planned: Planned, name: str, kwargs: dict[str, str]) -> str:
@@ -135,7 +146,7 @@ def render_test(planned: Planned, name: str, kwargs: dict[str, str]) -> str:
     if planned.kind == READY:
         assert planned.ready is not None
         about = f"Ready-made check {planned.ready}: {planned.purpose}"
-        lines = [f"# {line}" for line in textwrap.wrap(about, 96)]
+        lines = [f"# {line}" for line in textwrap.wrap(about, 86)]
         lines.append(ready_line(name, item, kwargs, planned.ready))
         return "\n".join(lines) + "\n"
     lines = []
@@ -144,8 +155,8 @@ def render_test(planned: Planned, name: str, kwargs: dict[str, str]) -> str:
             f"The ready-made check {planned.ready} may fit: {planned.purpose} To use it, "
             f"import check and {planned.ready} from gonogo.checks and replace this test with:"
         )
-        lines += [f"# {line}" for line in textwrap.wrap(advice, 96)]
-        lines.append(f"# {ready_line(name, item, kwargs, planned.ready)}")
+        lines += [f"# {line}" for line in textwrap.wrap(advice, 86)]
+        lines += [f"# {line}" for line in ready_line(name, item, kwargs, planned.ready).split("\n")]
     if planned.kind == SIGNOFF:
         pieces = [
             literal(f"no sign-off recorded for {item.title!r}; record one with"),
@@ -162,7 +173,7 @@ def render_test(planned: Planned, name: str, kwargs: dict[str, str]) -> str:
                 "once the project has --target in addopts, add target: Target (from "
                 "gonogo.checks) to this test's arguments."
             )
-            lines += [f"# {line}" for line in textwrap.wrap(advice, 96)]
+            lines += [f"# {line}" for line in textwrap.wrap(advice, 86)]
         lines += [
             "@pytest.mark.manual",
             f"@pytest.mark.item({_item_call(item.title, kwargs)})",
@@ -221,19 +232,27 @@ def needed_imports(planned: Iterable[Planned]) -> tuple[bool, set[str]]:
 
 
 def import_lines(needs_pytest: bool, names: set[str]) -> list[str]:
+    """The imports, as isort orders them (pytest and gonogo are both a
+    project's third-party packages), wrapped one name a line when long."""
     lines = ["import pytest"] if needs_pytest else []
     if names:
-        if lines:
-            lines.append("")
-        lines.append(f"from gonogo.checks import {', '.join(sorted(names))}")
+        line = f"from gonogo.checks import {', '.join(sorted(names))}"
+        if len(line) > 88:
+            line = (
+                "from gonogo.checks import (\n"
+                + "".join(f"    {name},\n" for name in sorted(names))
+                + ")"
+            )
+        lines.append(line)
     return lines
 
 
 def render_module(stage: Stage, checklist_ref: str, tests: list[str], imports: list[str]) -> str:
     """A new stage module: what it is, how re-running init treats it, its tests."""
     title = " ".join(stage.title.split()).replace("\\", "/").replace('"', "'")
+    about = f'Checks of the stage "{title}" of {checklist_ref}, one test per item.'
     header = [
-        f'"""Checks of the stage "{title}" of {checklist_ref}, one test per item.',
+        '"""' + "\n".join(textwrap.wrap(about, 85, break_on_hyphens=False)),
         "",
         "Written by gonogo init; edit freely. Running gonogo init again only appends",
         "tests for items that have none yet and leaves everything here as it is.",
@@ -246,13 +265,19 @@ def render_module(stage: Stage, checklist_ref: str, tests: list[str], imports: l
         "",
         *imports,
     ]
-    return "\n".join(header) + "\n\n\n" + "\n\n".join(tests)
+    # isort's spacing: two blank lines before a decorated function, one before
+    # an assignment or a comment.
+    code = [line for line in (tests[0] if tests else "").split("\n") if not line.startswith("#")]
+    gap = "\n\n\n" if code and code[0].startswith(("@", "def ")) else "\n\n"
+    return "\n".join(header) + gap + "\n\n".join(tests)
 
 
 def render_appendix(tests: list[str], imports: list[str], date: str) -> str:
     """Tests appended to an existing module, after what is there."""
     lines = [f"# Added by gonogo init on {date}: items new in the checklist."]
-    lines += [f"{line}  # noqa: E402" for line in imports if line]
+    for line in imports:
+        first, newline, rest = line.partition("\n")
+        lines.append(f"{first}  # noqa: E402{newline}{rest}")
     return "\n\n" + "\n".join(lines) + "\n\n\n" + "\n\n".join(tests)
 
 
