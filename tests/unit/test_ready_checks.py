@@ -10,6 +10,7 @@ import ast
 import inspect
 import json
 import os
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import gonogo.checks
@@ -25,6 +26,8 @@ from gonogo.checks import (
 from gonogo.checks import ready as ready_module
 from gonogo.engine.rbac.access import parse as parse_access
 
+from tests.support.local_http import serving, url_of
+from tests.support.mini_project import MINI_TARGET
 from tests.support.suite_runner import REPO, environment, run_pytest
 
 PACKAGE = REPO / "plugins" / "gonogo"
@@ -285,6 +288,41 @@ def test_a_bound_check_runs_with_its_parameters_and_fails_with_its_message(
             "1 of 2 nodes not Ready: n2; kubectl describe node n2",
         ]
     )
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """An external API whose /health answers 503 and whose /ok answers 200."""
+
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/ok" else 503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_bound_http_check_probes_what_the_teams_target_names(team: pytest.Pytester) -> None:
+    """No cluster, no conftest: the target's external APIs, probed for real on loopback."""
+    with serving(_Answers) as server:
+        url = url_of(server)
+        team.makefile(
+            ".yaml",
+            target=MINI_TARGET
+            + "external_apis:\n"
+            + f"  - {{name: payments, url: '{url}', health_path: /health, timeout_s: 2}}\n"
+            + f"  - {{name: fx, url: '{url}', health_path: /ok, timeout_s: 2}}\n",
+        )
+        team.makepyfile(
+            test_team="""\
+            from gonogo.checks import check, dependencies_reachable
+            test_apis = check("Our cluster is fine", dependencies_reachable, timeout_s=1.0)
+            """
+        )
+        result = team.runpytest("-rA", "--no-gate", "--target", "target.yaml", "--env", "staging")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*dependencies not answering: external API payments*503*"])
+    assert "external API fx" not in result.stdout.str().split("dependencies not answering")[-1]
 
 
 # -- suggestions ---------------------------------------------------------------------
