@@ -80,6 +80,7 @@ def test_the_first_run_of_the_scaffold_is_an_honest_no_go(
     assert ini["addopts"] == "--strict-markers -p no:locust"
     assert "5 items: 0 bound to ready-made checks, 2 sign-off checks, 3 not automated yet" in out
     assert f"next: cd {gate} && pytest" in out
+    assert "add --target=FILE to addopts and target: Target to each sign-off check" in out
 
     everything = run_pytest("--no-gate", "-rA", cwd=gate, timeout=120)
     assert everything.returncode == 1, everything.output

@@ -149,7 +149,7 @@ class Report:
     added: dict[str, int] = field(default_factory=lambda: {READY: 0, SIGNOFF: 0, TODO: 0})
     already: int = 0
     needs_target: bool = True
-    """Whether the next run still lacks a target (sign-off checks need one)."""
+    """Whether the project's runs lack a target (sign-off checks need one)."""
 
     def text(self) -> str:
         lines = [f"gonogo init: {self.checklist_ref} -> {self.into} ({self.items} items)"]
@@ -165,10 +165,16 @@ class Report:
             f"next: cd {self.into} && pytest   (NO-GO until every item is automated or signed "
             "off; it stops at the first failed phase, pytest --no-gate shows every item left)"
         )
-        if self.needs_target:
+        if self.needs_target and self.added[SIGNOFF]:
             lines.append(
-                "then: pytest --target=FILE --env NAME --signoffs=FILE   (sign-off checks "
-                "need a target and an environment; docs/init.md)"
+                "then: sign-off checks are looked up for a target's release: add --target=FILE "
+                "to addopts and target: Target to each sign-off check's arguments, then run "
+                "pytest --env NAME --signoffs=FILE (docs/init.md)"
+            )
+        elif self.added[SIGNOFF]:
+            lines.append(
+                "then: record sign-offs with gonogo signoff and run pytest --env NAME "
+                "--signoffs=FILE"
             )
         return "\n".join(lines) + "\n"
 
