@@ -82,7 +82,7 @@ def test_a_marker_the_source_may_not_show_keeps_the_module(team: pytest.Pytester
 
 def test_an_unreadable_binding_keeps_the_module(team: pytest.Pytester) -> None:
     (team.path / "cut_over" / "test_more.py").write_text(
-        "import pytest\nTITLE = 'Smoke test'\n\n"
+        "import pytest\nTITLE = 'Smoke ' + 'test'\n\n"
         "@pytest.mark.item(TITLE)\ndef test_again():\n    pass\n"
     )
     (team.path / "cut_over" / "test_plain.py").write_text(
@@ -92,6 +92,28 @@ def test_an_unreadable_binding_keeps_the_module(team: pytest.Pytester) -> None:
     assert result.parseoutcomes() == {"passed": 3, "deselected": 2}
     # the folder stays (two modules need importing), its prunable module goes
     assert imported(team) == {"pre_flight", "pre_flight-conftest", "cut_over-conftest", "plain"}
+
+
+def test_constants_and_parametrized_items_with_a_stage_are_read(team: pytest.Pytester) -> None:
+    (team.path / "cut_over" / "test_more.py").write_text(
+        "import pytest\nTITLE = 'Smoke test'\nSTAGE = 'Cut-over (T+0)'\n\n"
+        "@pytest.mark.item(TITLE)\ndef test_again():\n    pass\n\n"
+        "@pytest.mark.parametrize('t', [pytest.param(t, marks=pytest.mark.item(t, stage=STAGE))"
+        " for t in ('Switch traffic', 'Smoke test')])\ndef test_each(t):\n    pass\n"
+    )
+    result = team.runpytest("-m", "pre_flight")
+    assert result.parseoutcomes() == {"passed": 3}
+    assert imported(team) == {"pre_flight", "pre_flight-conftest"}
+
+
+def test_a_stage_marker_written_by_hand_is_honoured(team: pytest.Pytester) -> None:
+    (team.path / "cut_over" / "test_more.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.pre_flight\n@pytest.mark.item('Smoke test')\ndef test_odd():\n    pass\n"
+    )
+    result = team.runpytest("-m", "pre_flight")
+    assert result.parseoutcomes() == {"passed": 4}
+    assert imported(team) == {"pre_flight", "pre_flight-conftest", "cut_over-conftest"}
 
 
 def test_without_m_everything_is_collected(team: pytest.Pytester) -> None:

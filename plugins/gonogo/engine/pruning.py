@@ -21,7 +21,6 @@ present and absent: a module is pruned only if no combination selects it."""
 
 from __future__ import annotations
 
-import ast
 import itertools
 import os
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ import pytest
 
 from gonogo.engine.run import CHECKLIST_KEY
 from gonogo.engine.settings import get_settings
+from gonogo.engine.source_bindings import declared_stages
 from gonogo.model.checklist import Checklist
 
 _UNKNOWN_LIMIT = 6
@@ -113,7 +113,7 @@ def _prunable(path: Path, config: pytest.Config, selection: _Selection) -> bool:
         return _prunable_dir(path, config, selection)
     if not _is_test_module(path, config):
         return False
-    stages = _bound_stages(path, selection.checklist)
+    stages = declared_stages(path, selection.checklist)
     return stages is not None and not any(selection.may_select(s) for s in stages)
 
 
@@ -151,93 +151,3 @@ def _is_test_module(path: Path, config: pytest.Config) -> bool:
         return False
     patterns = config.getini("python_files")
     return any(path.match(pattern) for pattern in patterns)
-
-
-def _bound_stages(path: Path, checklist: Checklist) -> list[tuple[str, ...]] | None:
-    """The stage markers of each test of the module; None when any test's
-    binding cannot be read for sure from the source."""
-    try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
-    except (OSError, SyntaxError, ValueError):
-        return None
-    stages: list[tuple[str, ...]] = []
-    for node in tree.body:
-        found = _node_binding(node)
-        if found is _NOT_A_TEST:
-            continue
-        if not isinstance(found, tuple):
-            return None
-        title, stage, phase = found
-        items = checklist.find(title, stage=stage, phase=phase)
-        if len(items) != 1:
-            return None
-        stages.append(items[0].stage.markers)
-    return stages or None
-
-
-_NOT_A_TEST = object()
-
-
-def _node_binding(node: ast.stmt) -> object:
-    """(title, stage, phase) of a test, None when it is a test whose binding
-    cannot be read, _NOT_A_TEST for anything else."""
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        if not node.name.startswith("test"):
-            return _NOT_A_TEST
-        calls = [d for d in node.decorator_list if _called(d) == "item"]
-        nested = any(
-            _called(inner) == "item"
-            for d in node.decorator_list
-            if _called(d) != "item"
-            for inner in ast.walk(d)
-        )
-        return _literal_binding(calls[0]) if len(calls) == 1 and not nested else None
-    if isinstance(node, ast.ClassDef):
-        return None if node.name.startswith("Test") else _NOT_A_TEST
-    if isinstance(node, ast.Assign | ast.AnnAssign):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = [t.id for t in targets if isinstance(t, ast.Name)]
-        if "pytestmark" in names:
-            return None
-        if not any(n.startswith("test") for n in names):
-            return _NOT_A_TEST
-        value = node.value
-        if isinstance(value, ast.Call) and _called(value) == "check":
-            return _literal_binding(value)
-        return None
-    if isinstance(node, ast.ImportFrom | ast.Import):
-        imported = [a.asname or a.name for a in node.names]
-        return None if any(n.startswith("test") for n in imported) else _NOT_A_TEST
-    return _NOT_A_TEST
-
-
-def _called(node: ast.AST) -> str | None:
-    """The last name of a call's function: "item" for ``pytest.mark.item(...)``."""
-    if not isinstance(node, ast.Call):
-        return None
-    func = node.func
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    if isinstance(func, ast.Name):
-        return func.id
-    return None
-
-
-def _literal_binding(call: ast.AST) -> tuple[str, str | None, str | None] | None:
-    assert isinstance(call, ast.Call)
-    if not call.args or not _is_str(call.args[0]):
-        return None
-    where: dict[str, str | None] = {"stage": None, "phase": None}
-    for keyword in call.keywords:
-        if keyword.arg in where:
-            if not _is_str(keyword.value):
-                return None
-            where[keyword.arg] = keyword.value.value  # type: ignore[attr-defined]
-        elif keyword.arg is None:
-            return None  # **kwargs could hold stage= or phase=
-    title = call.args[0].value  # type: ignore[attr-defined]
-    return title, where["stage"], where["phase"]
-
-
-def _is_str(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str)
