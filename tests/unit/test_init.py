@@ -326,3 +326,12 @@ def test_bindings_are_read_from_markers_and_check_calls() -> None:
     ]
     assert {"test_a", "TestGroup", "pytest", "check"} <= facts.names
     assert facts.imports_pytest and facts.from_checks == {"check", "cluster_healthy"}
+
+
+def test_a_missing_checklist_is_one_line_naming_the_command(
+    gate: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", str(gate.parent / "nope.md"), "--into", str(gate)]) == 4
+    err = capsys.readouterr().err
+    assert "nope.md: no such checklist file; give the path of your Markdown checklist" in err
+    assert not gate.exists()

@@ -190,6 +190,12 @@ def run_init(
 ) -> Report:
     """Write (or extend) the project; ``mode`` is how suggested ready-made checks
     are treated: "ask", "accept", "none" or "list" (printed, not bound)."""
+    if not checklist_path.is_file():
+        raise ConfigError(
+            "no such checklist file; give the path of your Markdown checklist "
+            "(gonogo init CHECKLIST.md --into DIR)",
+            file=checklist_path,
+        )
     checklist = load_checklist(checklist_path)
     if into.exists() and not into.is_dir():
         raise ConfigError("--into is a file, not a directory; name a directory", file=into)
