@@ -119,6 +119,7 @@ def test_needs_target_follows_the_fixtures(monkeypatch: pytest.MonkeyPatch) -> N
         ("def f(evidence):\n    pass\n", "needs a docstring"),
         ('def f(evidence, limit=3):\n    """D."""\n', "keyword-only parameter with a default"),
         ('def f(evidence, *, limit):\n    """D."""\n', "keyword-only parameter with a default"),
+        ('def f(evidence, *, phase=1):\n    """D."""\n', "clash with check"),
     ],
 )
 def test_a_misleading_declaration_is_refused(

@@ -96,6 +96,9 @@ class ReadyCheck:
 
 _REGISTRY: list[ReadyCheck] = []
 
+BINDER_NAMES = frozenset({"title", "ready", "stage", "phase"})
+"""``check()``'s own arguments, which no ready check's parameter may be called."""
+
 
 def ready_check(
     *,
@@ -128,6 +131,12 @@ def ready_check(
                     f"ready check {name}: parameter {p.name!r} must be a fixture (positional, "
                     "no default) or a keyword-only parameter with a default"
                 )
+        taken = sorted(set(params) & BINDER_NAMES)
+        if taken:
+            raise TypeError(
+                f"ready check {name}: {', '.join(taken)} would clash with check()'s own "
+                "arguments; name the parameter differently"
+            )
         if not inspect.getdoc(function) or not purpose.strip():
             raise TypeError(f"ready check {name} needs a docstring and a purpose")
         bad = [k for k in keywords if not k.isalnum() or k != k.lower()]
