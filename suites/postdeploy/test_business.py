@@ -146,7 +146,11 @@ def test_data_consistency(
     separate jobs."""
     keys = list(required(target.redis, "redis").consistency_keys)
     if not keys:
-        pytest.skip(f"{target.source} lists no redis.consistency_keys")
+        evidence.note("not applicable", f"{target.source} lists no redis.consistency_keys")
+        pytest.skip(
+            f"not applicable: {target.name} keeps no data the release must preserve "
+            "(no redis.consistency_keys)"
+        )
     command = records.PREDEPLOY_COMMAND.format(target=target.source, environment=environment)
     found = records.latest_with_item(
         run_records,
