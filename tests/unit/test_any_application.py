@@ -137,3 +137,28 @@ def test_the_second_sample_shares_nothing_with_sophia(monkeypatch: pytest.Monkey
     assert not any("dashboard" in s.name for s in ledger.services)
     assert set(ledger.namespaces.values()).isdisjoint(sophia.namespaces.values())
     assert [t for t, _ in ledger.tiers()] == ["storage", "domain", "edge"]
+
+
+@pytest.mark.skipif(not LEDGER.exists(), reason="the second sample ships with targets/ledger.yaml")
+def test_the_ledger_checklist_deploys_each_service_once_in_graph_order() -> None:
+    from gonogo.model.checklist import load_checklist
+
+    from suites.deploy.plan import deploy_items
+
+    ledger = load_target(LEDGER)
+    items = deploy_items(load_checklist(ROOT / "examples" / "ledger" / "checklist.md"))
+    titles = list(items)
+    assert titles == ["Deploy the storage tier", "Deploy the domain tier", "Deploy the edge tier"]
+    deployed = [s.name for title in titles for s in item_services(ledger, title, titles)]
+    assert deployed == [s.name for s in ledger.services_in_dependency_order()]
+    assert deployed == ["ledger-store", "ledger-accounts", "ledger-payments", "ledger-gateway"]
+
+
+def test_the_seed_checklist_still_names_the_seed_deploy_items() -> None:
+    from gonogo.model.checklist import load_checklist
+
+    from suites.deploy.plan import deploy_items
+
+    assert list(deploy_items(load_checklist(ROOT / "docs" / "checklists.md"))) == list(
+        SEED_ITEM_TIERS
+    )
