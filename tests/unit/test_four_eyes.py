@@ -129,3 +129,31 @@ def test_html_report_shows_who_ran_the_release_beside_the_approver(
     signoffs = page[page.index('id="gonogo-signoffs"') :]
     assert "<th>Release run by</th>" in signoffs
     assert "<td>Dana Ops</td>" in signoffs and "<td>Sam Release</td>" in signoffs
+
+
+UNTARGETED = MANUAL_SUITE.replace(
+    "def test_change_approval(target, signoff):", "def test_change_approval(signoff):"
+)
+
+
+def test_a_signoff_check_without_a_target_argument_is_about_the_runs_one_target(
+    manual: pytest.Pytester,
+) -> None:
+    manual.makepyfile(test_manual=UNTARGETED)
+    result = manual.runpytest(*RUN, "--env", "production", "--operator", "Sam Release")
+    assert result.ret == 0, result.stdout.str()
+    result = manual.runpytest(*RUN, "--env", "production", "--operator", "Dana Ops")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*cannot approve it (four eyes)*"])
+
+
+def test_a_signoff_check_without_a_target_argument_is_refused_with_two_targets(
+    manual: pytest.Pytester,
+) -> None:
+    manual.makepyfile(test_manual=UNTARGETED)
+    manual.makefile(".yaml", other=MINI_TARGET.replace("name: shop", "name: shop-eu"))
+    result = manual.runpytest(
+        *RUN, "--target", "other.yaml", "--env", "production", "--operator", "Sam Release"
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*this run checks 2: add target to the check's arguments*"])

@@ -54,7 +54,18 @@ def _lookup_signoff(item: pytest.Item) -> SignoffCheck:
     settings = get_settings(config)
     binding = item.stash[BINDING_KEY]
     title = binding.item.title
-    target = config.stash[TARGETS_KEY].get(binding.target_id)
+    targets = config.stash[TARGETS_KEY]
+    target = targets.get(binding.target_id)
+    if target is None and len(targets) > 1:
+        return SignoffCheck(
+            title,
+            None,
+            (
+                f"{title!r} needs a human sign-off for one target's release, and this run "
+                f"checks {len(targets)}: add target to the check's arguments"
+            ),
+            "",
+        )
     if target is None or settings.environment is None:
         return SignoffCheck(
             title,

@@ -47,6 +47,10 @@ class TimelineScheduling(LoadScopeScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         tid = target_scope(nodeid, self.target_ids)
+        if tid is None and len(self.target_ids) == 1:
+            # With one target, a check that takes none is still on its
+            # timeline (gonogo.engine.selection): same worker, same gates.
+            tid = self.target_ids[0]
         return f"gonogo-target:{tid}" if tid is not None else super()._split_scope(nodeid)
 
 

@@ -78,12 +78,23 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
         except BindingError as e:
             errors.append(f"{node.nodeid}: {e}")
             continue
-        node.stash[BINDING_KEY] = Binding(checked, target_of(node), service_of(node))
+        node.stash[BINDING_KEY] = Binding(checked, _target_id(node), service_of(node))
     if errors:
         report.outcome = "failed"
         report.longrepr = "\n".join(dict.fromkeys(errors))
         report.result = []
     return report
+
+
+def _target_id(node: pytest.Item) -> str:
+    """The target a check is about: its ``target`` parameter; in a run of one
+    target, that one for a check that takes none (a sign-off check, say), so
+    the target's verdict counts it."""
+    own = target_of(node)
+    if own:
+        return own
+    targets = node.config.stash[TARGETS_KEY]
+    return next(iter(targets)) if len(targets) == 1 else ""
 
 
 @pytest.hookimpl(tryfirst=True)
