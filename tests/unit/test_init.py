@@ -80,7 +80,7 @@ def test_the_first_run_of_the_scaffold_is_an_honest_no_go(
     assert ini["addopts"] == "--strict-markers -p no:locust"
     assert "5 items: 0 bound to ready-made checks, 2 sign-off checks, 3 not automated yet" in out
     assert f"next: cd {gate} && pytest" in out
-    assert "add --target=FILE to addopts and target: Target to each sign-off check" in out
+    assert "run pytest --target=FILE --env NAME --signoffs=FILE" in out
 
     everything = run_pytest("--no-gate", "-rA", cwd=gate, timeout=120)
     assert everything.returncode == 1, everything.output
@@ -104,7 +104,7 @@ def test_a_sign_off_check_never_passes_without_a_sign_off(
     init(capsys, str(runbook), "--into", str(gate), "--no-ready", "--target", str(target))
     source = (gate / "tests/test_pre_flight.py").read_text()
     assert '@pytest.mark.manual\n@pytest.mark.item("Change approval")' in source
-    assert "def test_change_approval(target: Target, signoff: SignOff | None)" in source
+    assert "def test_change_approval(signoff: SignOff | None)" in source
     # Development needs no approval, so the plugin lets the body run: the
     # scaffold's own body must still refuse to pass without a sign-off.
     args = ("--no-gate", "-rA", "--env", "development")
@@ -197,7 +197,7 @@ def test_a_ready_check_needing_a_target_is_bound_only_with_one(
     out = init(capsys, *args)
     assert "5 items: 1 bound to ready-made checks, 2 sign-off checks, 2 not automated yet" in out
     source = (bound / "tests/test_pre_flight.py").read_text()
-    assert "from gonogo.checks import SignOff, Target, check, cluster_healthy" in source
+    assert "from gonogo.checks import SignOff, check, cluster_healthy" in source
     assert (
         'test_kubernetes_cluster_healthy = check("Kubernetes cluster healthy", cluster_healthy)'
         in source
@@ -335,3 +335,24 @@ def test_a_missing_checklist_is_one_line_naming_the_command(
     err = capsys.readouterr().err
     assert "nope.md: no such checklist file; give the path of your Markdown checklist" in err
     assert not gate.exists()
+
+
+def test_a_project_started_without_a_target_signs_off_the_target_a_run_names(
+    runbook: Path, gate: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    init(capsys, str(runbook), "--into", str(gate), "--no-ready")
+    target = tmp_path / "target.yaml"
+    target.write_text(MINI_TARGET, encoding="utf-8")
+    signoffs = tmp_path / "signoffs.yaml"
+    assert main(
+        [
+            "signoff", "--signoffs", str(signoffs), "--checklist", str(runbook),
+            "--item", "Change approval", "--who", "Dana Ops", "--role", "self-service",
+            "--release", "v2.0.0", "--environment", "development", "--ticket", "CHG-1",
+        ]
+    ) == 0  # fmt: skip
+    args = ("--no-gate", "-rA", f"--target={target}", "--env", "development")
+    signed = run_pytest(*args, f"--signoffs={signoffs}", "-k", "approval", cwd=gate, timeout=120)
+    assert "PASSED tests/test_pre_flight.py::test_change_approval" in signed.output, signed.output
+    unsigned = run_pytest(*args, "-k", "approval", cwd=gate, timeout=120)
+    assert unsigned.returncode == 1, unsigned.output

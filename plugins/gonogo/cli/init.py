@@ -167,9 +167,9 @@ class Report:
         )
         if self.needs_target and self.added[SIGNOFF]:
             lines.append(
-                "then: sign-off checks are looked up for a target's release: add --target=FILE "
-                "to addopts and target: Target to each sign-off check's arguments, then run "
-                "pytest --env NAME --signoffs=FILE (docs/init.md)"
+                "then: sign-off checks are looked up for a target's release: record them with "
+                "gonogo signoff and run pytest --target=FILE --env NAME --signoffs=FILE "
+                "(docs/init.md)"
             )
         elif self.added[SIGNOFF]:
             lines.append(

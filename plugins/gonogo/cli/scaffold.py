@@ -111,10 +111,10 @@ class Planned:
     purpose: str = ""
     """The ready-made check's declared purpose, shown beside it."""
     with_target: bool = False
-    """Whether every run has a target (init was given one): a sign-off check
-    then takes ``target``, which ties it to the target's release, the one its
-    sign-off is looked up for. Without a target in every run it cannot: a test
-    that asks for ``target`` makes a run without one a usage error."""
+    """Whether every run has a target (init was given one): only then can a
+    ready-made check that needs one be bound, since a test that asks for
+    ``target`` makes a run without one a usage error. (A sign-off check takes
+    no target: in a run of one, gonogo ties it to that target's release.)"""
 
 
 def _item_call(title: str, kwargs: dict[str, str]) -> str:
@@ -164,20 +164,10 @@ def render_test(planned: Planned, name: str, kwargs: dict[str, str]) -> str:
             literal(" --who NAME --role ROLE --release TAG --environment ENV --ticket ID,"),
             literal(" then run with --signoffs FILE --target FILE --env NAME"),
         ]
-        if planned.with_target:
-            arguments = "target: Target, signoff: SignOff | None"
-        else:
-            arguments = "signoff: SignOff | None"
-            advice = (
-                "The sign-off is looked up for the release of the target the test runs for: "
-                "once the project has --target in addopts, add target: Target (from "
-                "gonogo.checks) to this test's arguments."
-            )
-            lines += [f"# {line}" for line in textwrap.wrap(advice, 86)]
         lines += [
             "@pytest.mark.manual",
             f"@pytest.mark.item({_item_call(item.title, kwargs)})",
-            f"def {name}({arguments}) -> None:",
+            f"def {name}(signoff: SignOff | None) -> None:",
             f"    {_docstring(what + ' (a person signs this off)')}",
             "    if signoff is None:",
             "        pytest.fail(",
@@ -226,8 +216,6 @@ def needed_imports(planned: Iterable[Planned]) -> tuple[bool, set[str]]:
             needs_pytest = True
             if p.kind == SIGNOFF:
                 names.add("SignOff")
-                if p.with_target:
-                    names.add("Target")
     return needs_pytest, names
 
 
