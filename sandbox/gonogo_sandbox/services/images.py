@@ -1,5 +1,5 @@
 """The release images the sandbox's registry holds: one repository per demo
-component, one tag per release. This is the only list of them; the
+component and per ledger service, one tag per release. This is the only list of them; the
 manifests under ``sandbox/manifests/`` refer to
 ``127.0.0.1:15000/<repository>:<release>``."""
 
@@ -19,12 +19,17 @@ REPOSITORIES: tuple[str, ...] = (
     "sophia-mcp-business",
     "sophia-redis",
     "sophia-maintenance",
-    # the second sample application (targets/ledger.yaml)
+)
+"""The demo system's repositories (the ones its scan reports cover)."""
+
+LEDGER_REPOSITORIES: tuple[str, ...] = (
     "ledger-store",
     "ledger-accounts",
     "ledger-payments",
     "ledger-gateway",
 )
+"""The second sample application's repositories (targets/ledger.yaml); it ships
+no scan report, so its "Image security scanning" is not applicable."""
 
 RELEASES: dict[str, str] = {
     "v1.0.0": "2025-05-06T09:00:00Z",
@@ -50,4 +55,4 @@ class ImageRef:
 
 
 def all_images() -> list[ImageRef]:
-    return [ImageRef(repo, tag) for repo in REPOSITORIES for tag in RELEASES]
+    return [ImageRef(repo, tag) for repo in REPOSITORIES + LEDGER_REPOSITORIES for tag in RELEASES]
