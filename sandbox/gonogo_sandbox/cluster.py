@@ -64,6 +64,18 @@ componentsPatches:
     value: "false"
   - key: manage-nodes-with-label-selector
     value: {node_label}=true
+# One scheduler and one controller manager, never more: leader election only
+# adds a way to stop. Each exits when it misses a lease renewal (10 s without
+# the API server, e.g. while a busy 2-core machine starves etcd), and nothing
+# restarts it, so new pods would wait for ever while old ones stay Ready.
+- name: kube-scheduler
+  extraArgs:
+  - key: leader-elect
+    value: "false"
+- name: kube-controller-manager
+  extraArgs:
+  - key: leader-elect
+    value: "false"
 ---
 # Every pod uses a little CPU and memory that varies over time, so that
 # 'kubectl top' and the metrics API have realistic numbers; kwok's usage

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gonogo.model.target import load_target
+from gonogo_sandbox import stack
 from gonogo_sandbox.config import SandboxConfig
 from gonogo_sandbox.demo import candidate, flow
 from kubernetes import client as k8s
@@ -45,6 +46,14 @@ def demo_run(sandbox_running: SandboxConfig, tmp_path: Path) -> Iterator[tuple[P
         flow.reset_only(REPO, sandbox_running)
 
 
+def _sandbox_state() -> str:
+    """Which sandbox processes are down, for a failure message: a pod that
+    never becomes Ready is the scheduler's or kwok's absence as often as the
+    release's fault."""
+    down = [name for name, up, _ in stack.status(SandboxConfig()) if not up]
+    return "\nsandbox components down: " + (", ".join(down) or "none")
+
+
 def _failed_stages(junit: Path) -> list[str]:
     """The stage of each failed test case, from the checklist binding in the
     JUnit the candidate's run wrote."""
@@ -62,7 +71,7 @@ def test_demo_walks_the_release_process_from_nothing(
 ) -> None:
     reports, output, code = demo_run
     tail = output[-6000:]
-    assert code == 0, tail
+    assert code == 0, tail + _sandbox_state()
     assert "sandbox already up" in output, "the demo restarted a sandbox that was up"
     previous, release = TARGET.previous_release, TARGET.release
     for line in (
