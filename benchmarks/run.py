@@ -11,7 +11,7 @@ For each size it generates a demo system of N services in the sandbox
 * the API server's request count per run (its own ``apiserver_request_total``,
   less the sandbox's idle rate) and per phase;
 * the same HTTP probes as T+10 (health three times per service for each of
-  its two health rounds, the version once) sent by curl through
+  its two health rounds, the version three times) sent by curl through
   ``xargs -P 32`` (benchmarks/curl_probes.sh), and the ratio gonogo / curl;
 * the peak RSS of the pytest process of the gate and of T+10 (its warm-up
   run, through benchmarks/maxrss.py, so the timed runs carry no wrapper);
