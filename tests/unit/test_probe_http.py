@@ -78,3 +78,23 @@ def test_unreachable_endpoint_is_an_error_not_an_exception() -> None:
 def test_summary_never_shows_credentials_in_urls() -> None:
     (result,) = probe([HttpRequest("creds", "http://user:s3cr3tpass@127.0.0.1:9/x", timeout=1)])
     assert "s3cr3tpass" not in result.summary()
+
+
+def test_results_keep_request_order_when_a_slow_request_finishes_last(server: str) -> None:
+    requests = [HttpRequest("slow", f"{server}/slow/0.3")] + [
+        HttpRequest(f"fast{i}", f"{server}/fast{i}") for i in range(5)
+    ]
+    results = probe(requests, concurrency=2)
+    assert [r.name for r in results] == ["slow"] + [f"fast{i}" for i in range(5)]
+    assert [r.json["path"] for r in results] == ["/slow/0.3"] + [f"/fast{i}" for i in range(5)]
+
+
+def test_requests_unanswered_at_the_probe_deadline_say_so(server: str) -> None:
+    requests = [
+        HttpRequest("quick", f"{server}/quick"),
+        HttpRequest("slow", f"{server}/slow/2"),
+        HttpRequest("queued", f"{server}/queued"),
+    ]
+    quick, slow, queued = probe(requests, concurrency=1, deadline=0.5)
+    assert quick.ok
+    assert slow.error == queued.error == "probe deadline of 0.5 s passed"
