@@ -23,7 +23,7 @@ from gonogo.model.records import ItemRecord, RunRecord, iso, new_id
 from gonogo.model.target import load_target
 from gonogo_sandbox import cluster
 
-from tests.support.demo_system import DemoSystem, demo_system
+from tests.support.demo_system import DemoSystem, demo_system, user_traffic
 from tests.support.suite_runner import (
     SUITES,
     Finished,
@@ -165,7 +165,8 @@ def test_healthy_release_is_go_with_load_figures(tmp_path: Path) -> None:
         _deploy(demo, "v1.1.0")
         _record_consistency(demo, tmp_path / "reports")
 
-        done = _gonogo(demo, tmp_path, "-m", "postdeploy")
+        with user_traffic(demo):
+            done = _gonogo(demo, tmp_path, "-m", "postdeploy")
 
         assert done.returncode == 0, done.stdout[-4000:]
         assert _verdict(done.stdout).startswith("GO"), done.stdout[-3000:]

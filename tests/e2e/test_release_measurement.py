@@ -15,12 +15,9 @@ Traffic comes from a thread sending health requests, as users would."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +36,7 @@ from gonogo.integrations.monitoring.prometheus import (
 from gonogo_sandbox import faults
 from kubernetes import client as k8s
 
-from tests.support.demo_system import DemoSystem, demo_system
+from tests.support.demo_system import DemoSystem, demo_system, user_traffic
 from tests.support.suite_runner import REPO, failure_report, outcomes, run_gonogo, run_suite
 
 SUITES = str(REPO / "suites")
@@ -123,30 +120,6 @@ def _release(demo: DemoSystem, faulty: dict[str, dict[str, str | None]] | None =
     _wait(lambda: set(_versions(demo).values()) == {RELEASE}, f"every service on {RELEASE}")
 
 
-@contextmanager
-def _traffic(demo: DemoSystem) -> Iterator[None]:
-    """Health requests to every service, round after round, until the block ends."""
-    urls = [demo.base_url + s["health_path"] for s in _services(demo) if s.get("health_path")]
-    stop = threading.Event()
-
-    def run() -> None:
-        with httpx.Client(timeout=5) as client:
-            while not stop.is_set():
-                for url in urls:
-                    # An error is counted by the mirror or not at all; the checks judge it.
-                    with contextlib.suppress(httpx.HTTPError):
-                        client.get(url)
-                stop.wait(0.1)
-
-    thread = threading.Thread(target=run, name="e2e-traffic", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(10)
-
-
 def _gonogo_sandbox(*args: str) -> None:
     done = run_gonogo("sandbox", *args, cwd=Path.cwd(), timeout=120)
     assert done.returncode == 0, done.output
@@ -194,7 +167,7 @@ def _alert_firing(prometheus: Prometheus, namespace: str, service: str) -> bool:
 
 
 def test_a_firing_critical_alert_stops_the_pre_deployment_gate(tmp_path: Path) -> None:
-    with demo_system(tmp_path, "rm-alert") as demo, _traffic(demo):
+    with demo_system(tmp_path, "rm-alert") as demo, user_traffic(demo):
         ns = demo.namespace
         _gonogo_sandbox("fault", "sophia-business", "-n", ns, "--error-rate", "0.2")
         try:
@@ -243,7 +216,7 @@ def _window_ready(
 
 def test_a_re_release_is_judged_on_its_own_traffic_not_the_faulty_one(tmp_path: Path) -> None:
     faulty = {"mcp-context": {faults.ERROR_RATE: "0.3"}}
-    with demo_system(tmp_path, "rm-window") as demo, _traffic(demo):
+    with demo_system(tmp_path, "rm-window") as demo, user_traffic(demo):
         ns = demo.namespace
         names = [s["name"] for s in _services(demo) if s.get("health_path")]
         _release(demo, faulty)
