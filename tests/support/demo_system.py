@@ -15,21 +15,20 @@ namespace is deleted on the way out.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import secrets
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
+from gonogo.model.target import load_target
 from gonogo_sandbox import cluster, manifests
 from gonogo_sandbox.config import SandboxConfig
+from gonogo_sandbox.demo import traffic
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
@@ -204,27 +203,9 @@ def demo_system(
 
 @contextmanager
 def user_traffic(demo: DemoSystem) -> Iterator[None]:
-    """Health requests to every service, round after round, until the block
-    ends: the users a production system always has. "Performance metrics"
-    judges a release only on enough requests since its rollout, which a run
-    that finishes in seconds does not make by itself."""
-    services = yaml.safe_load(demo.target_file.read_text())["services"]
-    urls = [demo.base_url + s["health_path"] for s in services if s.get("health_path")]
-    stop = threading.Event()
-
-    def run() -> None:
-        with httpx.Client(timeout=5) as client:
-            while not stop.is_set():
-                for url in urls:
-                    # An error is counted by the mirror or not at all; the checks judge it.
-                    with contextlib.suppress(httpx.HTTPError):
-                        client.get(url)
-                stop.wait(0.1)
-
-    thread = threading.Thread(target=run, name="e2e-traffic", daemon=True)
-    thread.start()
-    try:
+    """The demo's users (``gonogo_sandbox.demo.traffic``) on this demo system's
+    production services until the block ends: "Performance metrics" judges a
+    release only on enough requests since its rollout, which a run that
+    finishes in seconds does not make by itself."""
+    with traffic.users(load_target(demo.target_file), "production"):
         yield
-    finally:
-        stop.set()
-        thread.join(10)
